@@ -1,0 +1,33 @@
+"""romflow: reduced-order modeling workflows.
+
+    snakemake --cores 8 all                       # default scale: quick
+    snakemake --cores 2 all --config scale=test   # seconds per rule
+    snakemake --profile profiles/slurm all        # SLURM cluster, GPU rules get a GPU
+
+The configuration (config.yaml + the chosen scale preset) is validated against
+workflow/schemas/config.schema.yaml before any job runs.
+"""
+
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+ROOT = Path(workflow.basedir)
+
+
+configfile: ROOT / "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/fom.smk"
+include: "workflow/rules/lasdi.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

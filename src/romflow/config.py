@@ -1,0 +1,167 @@
+"""Configuration: scale presets, schema validation and typed views.
+
+A configuration is data (YAML), never code.  ``config.yaml`` holds the base
+values plus a ``scales`` section of presets (``test``, ``quick``, ``paper``);
+:func:`resolve` merges the chosen preset over the base and validates the result
+against the JSON schema, raising one :class:`~romflow.errors.ConfigError` whose
+lines name each bad key, its value and what is allowed.  Numerical code never
+reads nested dicts: it receives the typed views below.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from romflow.errors import ConfigError
+
+__all__ = ["SCALES", "deep_merge", "load_yaml", "resolve", "validate_config",
+           "StageSpec", "ModelSpec", "model_spec"]
+
+SCALES = ("test", "quick", "paper")
+
+
+def load_yaml(path) -> dict:
+    """Read a YAML file as plain data (``yaml.safe_load``: no code is evaluated)."""
+    path = Path(path)
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got "
+                          f"{type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Return ``base`` with ``override`` merged in: mappings merge, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _key(path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def _allowed(error) -> str:
+    v, s = error.validator, error.validator_value
+    if v == "enum":
+        return f"one of {s}"
+    if v == "type":
+        return f"a value of type {s}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
+              "exclusiveMaximum": "<"}[v]
+        return f"a number {op} {s}"
+    if v == "minItems":
+        return f"a list of at least {s} items"
+    if v == "maxItems":
+        return f"a list of at most {s} items"
+    if v == "pattern":
+        return f"a string matching {s!r}"
+    if v == "additionalProperties":
+        props = sorted(error.schema.get("properties", {}))
+        return f"only the keys {props}" if props else "no other keys"
+    return error.message
+
+
+def validate_config(config: dict, schema: dict) -> dict:
+    """Validate ``config`` against ``schema``; raise ``ConfigError`` listing every problem."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
+    if not errors:
+        return config
+    lines = []
+    for err in errors:
+        where = list(err.path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1]
+            lines.append(f"config key '{_key(where + [missing])}' is missing")
+        elif err.validator == "additionalProperties":
+            known = set(err.schema.get("properties", {}))
+            extra = sorted(k for k in err.instance if k not in known)
+            for key in extra:
+                lines.append(f"config key '{_key(where + [key])}' is not known; allowed "
+                             f"here: {_allowed(err)}")
+        else:
+            desc = err.schema.get("description")
+            lines.append(f"config key '{_key(where)}' = {err.instance!r} is invalid; "
+                         f"allowed: {_allowed(err)}" + (f" ({desc})" if desc else ""))
+    raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+def resolve(config: dict, schema: dict) -> dict:
+    """Merge the preset named by ``config['scale']`` over the base and validate.
+
+    Returns the effective configuration without the ``scales`` section.
+    """
+    scale = config.get("scale", "quick")
+    if scale not in SCALES:
+        raise ConfigError(f"config key 'scale' = {scale!r} is invalid; allowed: one of "
+                          f"{list(SCALES)}")
+    presets = config.get("scales") or {}
+    base = {k: v for k, v in config.items() if k != "scales"}
+    effective = deep_merge(base, presets.get(scale) or {})
+    effective["scale"] = scale
+    return validate_config(effective, schema)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Training settings of one mLaSDI stage (stage 1 is the GPLaSDI autoencoder)."""
+
+    iterations: int
+    lr: float
+    kappa: float = 1.0
+    checkpoint_every: int = 1000
+    log_every: int = 100
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An mLaSDI model entry: autoencoder widths, latent size, SINDy library, stages."""
+
+    name: str
+    hidden: tuple[int, ...]
+    latent: int
+    library: str
+    beta1: float
+    beta2: float
+    stages: tuple[StageSpec, ...]
+
+    def stage(self, k: int) -> StageSpec:
+        """Settings of stage ``k`` (1-based)."""
+        if not 1 <= k <= len(self.stages):
+            raise ConfigError(f"model {self.name!r} has {len(self.stages)} stages; "
+                              f"stage {k} does not exist")
+        return self.stages[k - 1]
+
+
+def model_spec(name: str, problem_section: dict, defaults: dict) -> ModelSpec:
+    """Typed view of ``problem_section['models'][name]`` with ``defaults`` filled in."""
+    models = problem_section.get("models", {})
+    if name not in models:
+        raise ConfigError(f"model {name!r} is not configured; configured models: "
+                          f"{sorted(models)}")
+    entry = deep_merge({k: v for k, v in defaults.items() if k != "stage"},
+                       {k: v for k, v in models[name].items() if k != "stages"})
+    stage_defaults = defaults.get("stage", {})
+    stages = tuple(StageSpec(**deep_merge(stage_defaults, s)) for s in models[name]["stages"])
+    return ModelSpec(name=name, hidden=tuple(entry["hidden"]), latent=int(entry["latent"]),
+                     library=entry["library"], beta1=float(entry["beta1"]),
+                     beta2=float(entry["beta2"]), stages=stages)

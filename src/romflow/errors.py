@@ -1,0 +1,29 @@
+"""Exceptions raised by romflow; every message says what to change."""
+
+__all__ = [
+    "RomflowError",
+    "ConfigError",
+    "DataError",
+    "NotFittedError",
+    "TrainingDivergedError",
+]
+
+
+class RomflowError(Exception):
+    """Base class of every error romflow raises on purpose."""
+
+
+class ConfigError(RomflowError, ValueError):
+    """A configuration value is missing, of the wrong type or out of range."""
+
+
+class DataError(RomflowError, ValueError):
+    """A NetCDF or model file is missing, truncated, foreign or inconsistent."""
+
+
+class NotFittedError(RomflowError, RuntimeError):
+    """An estimator was used before ``fit``."""
+
+
+class TrainingDivergedError(RomflowError, FloatingPointError):
+    """Training produced a non-finite loss; the message names iteration and terms."""

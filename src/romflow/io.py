@@ -1,0 +1,229 @@
+"""The NetCDF contract: names, provenance, validation and atomic writes.
+
+Every file the pipeline exchanges is an xarray Dataset that explains itself:
+named dimensions, coordinates with units, data variables with ``units`` and
+``long_name``, and global attributes saying which problem, equation, solver,
+scheme and configuration made it.  This module is the only place that knows
+the names; rules and package code import the constants below.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from romflow.errors import DataError
+
+__all__ = [
+    "PARAM", "TIME", "LATENT", "STAGE", "SAMPLE", "TERM", "ITERATION",
+    "SPLIT", "KINDS", "REQUIRED_ATTRS",
+    "config_digest", "provenance", "variable",
+    "validate", "write_dataset", "open_dataset",
+    "save_model", "load_model", "atomic_path", "parameter_names", "parameter_values",
+]
+
+# Dimension names (ARCHITECTURE.md, data contract).
+PARAM = "param"
+TIME = "time"
+LATENT = "latent"
+STAGE = "stage"
+SAMPLE = "sample"
+TERM = "term"
+ITERATION = "iteration"
+SPLIT = "split"
+
+#: For each file kind, the data variables it must hold and their leading dims.
+KINDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "fom": {"u": (PARAM, TIME)},
+    "latent": {"z": (PARAM, TIME, LATENT), "z_sindy": (PARAM, TIME, LATENT),
+               "xi": (PARAM, TERM, LATENT)},
+    "loss": {"loss": (ITERATION,)},
+    "residual": {"eps": (), "train_rel_error": (PARAM,)},
+    "coefficients": {"xi_mean": (PARAM, TERM, LATENT), "xi_std": (PARAM, TERM, LATENT),
+                     "xi_samples": (SAMPLE, PARAM, TERM, LATENT)},
+    "prediction": {"u_pred": (STAGE, PARAM, TIME), "u_spread": (STAGE, PARAM, TIME),
+                   "blowup_step": (PARAM,)},
+    "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM)},
+}
+
+#: Global attributes every file carries.
+REQUIRED_ATTRS = ("romflow_version", "kind", "problem", "equation", "solver", "scheme",
+                  "created", "config_digest")
+
+#: A data variable with this attribute may hold non-finite values; the
+#: attribute says what they mean (e.g. "after blowup_step").
+NONFINITE_ATTR = "nonfinite_means"
+
+
+def config_digest(section) -> str:
+    """Short SHA-256 of a JSON-serialisable config section (sorted keys)."""
+    text = json.dumps(section, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def provenance(kind: str, problem: str, *, equation: str, solver: str, scheme: str,
+               config=None, **extra) -> dict:
+    """Global attributes for a file of ``kind`` (see ``REQUIRED_ATTRS``)."""
+    from romflow import __version__
+
+    if kind not in KINDS:
+        raise DataError(f"unknown file kind {kind!r}; allowed: {sorted(KINDS)}")
+    attrs = {
+        "romflow_version": __version__,
+        "kind": kind,
+        "problem": problem,
+        "equation": equation,
+        "solver": solver,
+        "scheme": scheme,
+        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config_digest": config_digest(config if config is not None else {}),
+    }
+    for key, value in extra.items():
+        attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+    return attrs
+
+
+def variable(dims, data, *, units: str, long_name: str, **attrs) -> xr.Variable:
+    """A data variable with the two attributes the contract requires."""
+    return xr.Variable(dims, data, attrs={"units": units, "long_name": long_name, **attrs})
+
+
+def _where(path) -> str:
+    return f"{path}" if path is not None else "<in-memory dataset>"
+
+
+def validate(ds: xr.Dataset, kind: str, path=None) -> xr.Dataset:
+    """Check ``ds`` against the contract for ``kind``; raise ``DataError`` naming the file.
+
+    Checks: provenance attributes present and ``kind`` matching, every required
+    variable present with its leading dimensions, ``units``/``long_name`` on every
+    data variable, and no non-finite value outside variables that declare what
+    such values mean.
+    """
+    where = _where(path)
+    if kind not in KINDS:
+        raise DataError(f"{where}: unknown file kind {kind!r}; allowed: {sorted(KINDS)}")
+    missing = [a for a in REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise DataError(f"{where}: not a romflow file: global attributes {missing} are "
+                        f"missing (a romflow '{kind}' file carries {list(REQUIRED_ATTRS)})")
+    if ds.attrs["kind"] != kind:
+        raise DataError(f"{where}: holds a '{ds.attrs['kind']}' file where a '{kind}' "
+                        f"file is expected")
+    for name, dims in KINDS[kind].items():
+        if name not in ds.variables:
+            raise DataError(f"{where}: variable {name!r} is missing; a '{kind}' file needs "
+                            f"{sorted(KINDS[kind])}")
+        have = ds[name].dims[: len(dims)]
+        if have != dims:
+            raise DataError(f"{where}: variable {name!r} has dims {ds[name].dims}; "
+                            f"expected leading dims {dims}")
+    for name, var in ds.data_vars.items():
+        for attr in ("units", "long_name"):
+            if attr not in var.attrs:
+                raise DataError(f"{where}: variable {name!r} has no {attr!r} attribute")
+        if np.issubdtype(var.dtype, np.floating) and NONFINITE_ATTR not in var.attrs:
+            bad = ~np.isfinite(var.values)
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise DataError(f"{where}: variable {name!r} holds {int(bad.sum())} "
+                                f"non-finite values (first at index {first} of dims "
+                                f"{var.dims})")
+    return ds
+
+
+def atomic_path(path) -> Path:
+    """The temporary name a file is written to before it is renamed to ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".tmp")
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name, var in ds.data_vars.items():
+        e = {"zlib": True, "complevel": 4}
+        if var.ndim and PARAM in var.dims:
+            e["chunksizes"] = tuple(1 if d == PARAM else n for d, n in zip(var.dims, var.shape))
+        enc[name] = e
+    return enc
+
+
+def write_dataset(ds: xr.Dataset, path, kind: str) -> Path:
+    """Validate ``ds`` and write it to ``path`` atomically (temp name, then rename)."""
+    path = Path(path)
+    validate(ds, kind, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=_encoding(ds))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def open_dataset(path, kind: str) -> xr.Dataset:
+    """Read, fully load and validate a file of ``kind``; ``DataError`` names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (expected a romflow '{kind}' file)")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds = ds.load()
+    except Exception as exc:  # netCDF4 raises OSError, RuntimeError or ValueError
+        raise DataError(f"{path}: cannot be read as NetCDF (truncated, or not a NetCDF "
+                        f"file): {exc}") from exc
+    return validate(ds, kind, path)
+
+
+def save_model(state: dict, path) -> Path:
+    """Write a model state (tensors, numbers, strings, lists, dicts) atomically."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_model(path) -> dict:
+    """Load a model state with ``weights_only=True``; ``DataError`` names the file."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot be read as a romflow model file (truncated, or "
+                        f"holds more than tensors and plain data): {exc}") from exc
+
+
+def parameter_names(ds: xr.Dataset) -> list[str]:
+    """Names of the parameter coordinates on ``param`` (attribute ``parameters``)."""
+    names = [n for n in str(ds.attrs.get("parameters", "")).split(",") if n]
+    missing = [n for n in names if n not in ds.coords]
+    if not names or missing:
+        raise DataError(f"{ds.attrs.get('problem', '?')} dataset: attribute 'parameters' "
+                        f"= {ds.attrs.get('parameters')!r} does not name coordinates on "
+                        f"'{PARAM}' (missing: {missing})")
+    return names
+
+
+def parameter_values(ds: xr.Dataset) -> np.ndarray:
+    """Parameter points ``(param, d)`` in the order of :func:`parameter_names`."""
+    return np.stack([ds[n].values.astype(float) for n in parameter_names(ds)], axis=1)

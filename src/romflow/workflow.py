@@ -1,0 +1,68 @@
+"""Glue between Snakemake rule scripts and the package.
+
+A rule script does ``with rule_context(snakemake) as ctx:`` and calls one
+package function.  The context sends stdout/stderr (progress bars too) to the
+rule's log, sets torch's thread count to the rule's ``threads``, seeds every
+generator, resolves the device, and on failure writes the error to the log so
+that ``--show-failed-logs`` shows a readable message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from romflow.device import resolve_device, seed_everything, set_threads
+
+__all__ = ["RuleContext", "rule_context", "checkpoint_path"]
+
+
+@dataclass
+class RuleContext:
+    """What a rule script needs besides its inputs: device, seed and a logger."""
+
+    device: object
+    seed: int
+    rule: str
+
+    def log(self, message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {self.rule}: {message}", flush=True)
+
+
+def checkpoint_path(output) -> Path:
+    """Where a training rule keeps its resumable checkpoint (not a declared output)."""
+    output = Path(output)
+    return output.with_name(output.stem + ".ckpt")
+
+
+@contextlib.contextmanager
+def rule_context(smk):
+    """Context for a rule script run by Snakemake's ``script:`` directive."""
+    log_path = Path(smk.log[0]) if len(smk.log) else None
+    stream = open(log_path, "a", buffering=1) if log_path else None
+    old = sys.stdout, sys.stderr
+    if stream is not None:
+        sys.stdout = sys.stderr = stream
+    ctx = None
+    try:
+        set_threads(smk.threads)
+        seed = int(smk.config.get("seed", 0))
+        seed_everything(seed)
+        ctx = RuleContext(device=resolve_device(smk.config.get("device", "auto")), seed=seed,
+                          rule=smk.rule)
+        ctx.log(f"start (threads={smk.threads}, device={ctx.device}, seed={seed})")
+        t0 = time.perf_counter()
+        yield ctx
+        ctx.log(f"done in {time.perf_counter() - t0:.1f} s")
+    except BaseException as exc:
+        print(f"ERROR in rule {smk.rule}: {exc}", flush=True)
+        traceback.print_exc()
+        raise
+    finally:
+        sys.stdout, sys.stderr = old
+        if stream is not None:
+            stream.close()

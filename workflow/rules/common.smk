@@ -1,0 +1,65 @@
+# Config access, input functions and resources shared by every rule family.
+
+from snakemake.exceptions import WorkflowError
+
+from romflow.config import load_yaml, model_spec, resolve
+from romflow.errors import ConfigError
+
+try:
+    CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
+except ConfigError as exc:
+    raise WorkflowError(str(exc))
+# Rule scripts read snakemake.config: give them the effective (preset-merged) config.
+config.clear()
+config.update(CFG)
+
+RESULTS = "results"
+LOGS = f"{RESULTS}/logs"
+BENCH = f"{RESULTS}/benchmarks/rules"
+# Training and rollout rules ask for a GPU unless the config pins the CPU.
+GPU = 0 if CFG["device"] == "cpu" else 1
+LASDI_PROBLEMS = ["toy"]
+
+
+wildcard_constraints:
+    problem="[a-z]+",
+    model="[A-Za-z][A-Za-z0-9_]*",
+    k="[2-9]|[1-9][0-9]+",
+
+
+def spec(wc):
+    """Typed model entry of a {problem}/{model} wildcard pair."""
+    return model_spec(wc.model, CFG[wc.problem], CFG["lasdi"])
+
+
+def models(problem):
+    return list(CFG[problem]["models"])
+
+
+def n_stages(problem, model):
+    return len(CFG[problem]["models"][model]["stages"])
+
+
+def stage_params(wc, k):
+    """The settings stage k depends on: a change reruns stage k and what follows."""
+    entry = CFG[wc.problem]["models"][wc.model]
+    keys = ("hidden", "latent", "library") + (("beta1", "beta2") if k == 1 else ())
+    merged = {**{key: CFG["lasdi"][key] for key in ("library", "beta1", "beta2")}, **entry}
+    params = {key: merged[key] for key in keys}
+    params["stage"] = {**CFG["lasdi"]["stage"], **entry["stages"][k - 1]}
+    params["seed"] = CFG["seed"]
+    return params
+
+
+def stage_models(wc, upto=None):
+    """Model files of stages 1..upto (default: every stage of the model)."""
+    n = n_stages(wc.problem, wc.model) if upto is None else upto
+    return [f"{RESULTS}/{wc.problem}/{wc.model}/stage{k}.pt" for k in range(1, n + 1)]
+
+
+def all_outputs():
+    out = []
+    for problem in CFG["experiments"]:
+        if problem in LASDI_PROBLEMS:
+            out += lasdi_report_outputs(problem)
+    return out
