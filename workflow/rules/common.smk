@@ -18,6 +18,8 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks/rules"
 # Training and rollout rules ask for a GPU unless the config pins the CPU.
 GPU = 0 if CFG["device"] == "cpu" else 1
+# Software environment of every rule under --sdm conda (envs/README.md).
+ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
 LASDI_PROBLEMS = ["toy"]
 
 
@@ -55,6 +57,20 @@ def stage_models(wc, upto=None):
     """Model files of stages 1..upto (default: every stage of the model)."""
     n = n_stages(wc.problem, wc.model) if upto is None else upto
     return [f"{RESULTS}/{wc.problem}/{wc.model}/stage{k}.pt" for k in range(1, n + 1)]
+
+
+def lasdi_report_outputs(problem):
+    return [
+        f"{RESULTS}/{problem}/tables/errors.csv",
+        f"{RESULTS}/{problem}/tables/errors.tex",
+        f"{RESULTS}/{problem}/figures/fig2_loss_latent.png",
+        f"{RESULTS}/{problem}/figures/fig3_reconstruction.png",
+        f"{RESULTS}/{problem}/figures/fig4_errors.png",
+    ]
+
+
+def per_model(name):
+    return lambda wc: {m: f"{RESULTS}/{wc.problem}/{m}/{name}" for m in models(wc.problem)}
 
 
 def all_outputs():

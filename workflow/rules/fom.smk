@@ -15,5 +15,7 @@ rule fom:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        ENV
     script:
         "../scripts/fom.py"

@@ -19,6 +19,8 @@ rule train_stage1:
         mem_mb=4000,
         runtime=240,
         gpu=GPU,
+    conda:
+        ENV
     script:
         "../scripts/train_stage1.py"
 
@@ -43,6 +45,8 @@ rule train_stage:
         mem_mb=4000,
         runtime=240,
         gpu=GPU,
+    conda:
+        ENV
     script:
         "../scripts/train_stage.py"
 
@@ -64,6 +68,8 @@ rule gp:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        ENV
     script:
         "../scripts/gp.py"
 
@@ -86,6 +92,8 @@ rule rollout:
         mem_mb=4000,
         runtime=30,
         gpu=GPU,
+    conda:
+        ENV
     script:
         "../scripts/rollout.py"
 
@@ -104,5 +112,7 @@ rule evaluate:
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        ENV
     script:
         "../scripts/evaluate.py"

@@ -1,20 +1,6 @@
 # Tables and figures per problem.
 
 
-def lasdi_report_outputs(problem):
-    return [
-        f"{RESULTS}/{problem}/tables/errors.csv",
-        f"{RESULTS}/{problem}/tables/errors.tex",
-        f"{RESULTS}/{problem}/figures/fig2_loss_latent.png",
-        f"{RESULTS}/{problem}/figures/fig3_reconstruction.png",
-        f"{RESULTS}/{problem}/figures/fig4_errors.png",
-    ]
-
-
-def per_model(name):
-    return lambda wc: {m: f"{RESULTS}/{wc.problem}/{m}/{name}" for m in models(wc.problem)}
-
-
 rule report_lasdi:
     input:
         fom=f"{RESULTS}/{{problem}}/fom.nc",
@@ -40,5 +26,7 @@ rule report_lasdi:
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        ENV
     script:
         "../scripts/report_lasdi.py"

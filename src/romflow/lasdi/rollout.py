@@ -164,7 +164,8 @@ def predict(fom, coefficients, states, *, blowup_threshold: float = 1e6, device=
                                nonfinite_means="NaN from blowup_step on"),
          "blowup_step": io.variable((io.PARAM,), step.cpu().numpy(), units="1",
                                     long_name="time index of latent blow-up (-1: none)"),
-         "blowup_fraction": io.variable((io.PARAM,), 1 - count.cpu().numpy() / n_samples,
+         "blowup_fraction": io.variable((io.PARAM,), 1 - count.cpu().numpy() / max(n_samples, 1)
+                                        if n_samples else np.zeros(shape[0]),
                                         units="1", long_name="fraction of GP samples that "
                                         "blew up")},
         coords=coords,

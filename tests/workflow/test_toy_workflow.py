@@ -1,0 +1,189 @@
+"""The toy chain end to end through Snakemake at scale=test, in a temporary directory.
+
+Checks the outputs, a no-op rerun, a partial rerun after a stage-2 edit, the
+checkpoint resume of a killed training rule, readable failures on a bad
+config and on a corrupt input, `--lint`, and the SLURM profile's DAG.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+MODELS = {"gplasdi": 1, "gplasdi_deep": 1, "mlasdi": 2}
+
+
+def snakemake(workdir, *args, config=(), check=True, timeout=600):
+    proc = subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args, "--config", "scale=test",
+                           *config],
+                          capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-3000:]}")
+    return proc
+
+
+def planned_jobs(output: str) -> dict:
+    """Rule -> count from a dry run's 'Job stats' table."""
+    jobs, inside = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats"):
+            inside, jobs = True, {}
+            continue
+        parts = line.split()
+        if inside and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+        elif inside and parts and parts[0] == "total":
+            inside = False
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("toy_wf")
+    snakemake(wd, "--cores", "2", "all")
+    return wd
+
+
+def test_outputs(workdir):
+    res = workdir / "results" / "toy"
+    table = pd.read_csv(res / "tables" / "errors.csv")
+    assert list(table.columns[:5]) == ["model", "stages", "A", "split", "max_rel_error"]
+    expected_rows = sum(n * 3 for n in MODELS.values())
+    assert len(table) == expected_rows, table
+    assert set(table.model) == set(MODELS)
+    assert (table.scale == "test").all()
+    assert table.max_rel_error.between(0, 10).all()
+    assert sorted(table[table.model == "mlasdi"].stages.unique()) == [1, 2]
+    assert set(table.split) == {"train", "test"}
+    tex = (res / "tables" / "errors.tex").read_text()
+    assert r"\begin{tabular}" in tex and "scale: test" in tex and "0.1-3" in tex
+    for fig in ("fig2_loss_latent", "fig3_reconstruction", "fig4_errors"):
+        png = (res / "figures" / f"{fig}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    for model, stages in MODELS.items():
+        for k in range(2, stages + 1):
+            assert (res / model / f"residual_stage{k}.nc").is_file()
+        assert not list((res / model).glob("*.ckpt")), "checkpoints left behind"
+        assert not list((res / model).glob("*.tmp")), "temporary files left behind"
+    log = (workdir / "results/logs/toy/mlasdi/train_stage1.log").read_text()
+    assert "mlasdi stage 1" in log and ("it/s" in log or "s/it" in log), log[-2000:]
+    assert (workdir / "results/benchmarks/rules/toy/mlasdi/train_stage2.tsv").is_file()
+
+
+def test_noop_rerun(workdir):
+    out = snakemake(workdir, "-n", "all").stdout
+    assert "Nothing to be done" in out, out[-2000:]
+
+
+def test_stage2_edit_reruns_stage2_and_downstream_only(workdir, tmp_path):
+    edit = tmp_path / "edit.yaml"
+    edit.write_text(yaml.safe_dump({"scales": {"test": {"toy": {"models": {"mlasdi": {
+        "stages": [{"iterations": 40}, {"iterations": 45}]}}}}}}))
+    dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
+    assert planned_jobs(dry) == {"train_stage": 1, "rollout": 1, "evaluate": 1,
+                                 "report_lasdi": 1, "all": 1}, dry[-3000:]
+    res = workdir / "results" / "toy" / "mlasdi"
+    before = {f: (res / f).stat().st_mtime_ns for f in ("stage1.pt", "latent.nc",
+                                                        "coefficients.nc", "stage2.pt")}
+    snakemake(workdir, "--cores", "2", "all", "--configfile", str(edit))
+    after = {f: (res / f).stat().st_mtime_ns for f in before}
+    assert after["stage1.pt"] == before["stage1.pt"]
+    assert after["latent.nc"] == before["latent.nc"]
+    assert after["coefficients.nc"] == before["coefficients.nc"]
+    assert after["stage2.pt"] > before["stage2.pt"]
+    # and back: the original settings rerun stage 2 again, nothing upstream
+    dry = snakemake(workdir, "-n", "all").stdout
+    assert "train_stage1" not in planned_jobs(dry) and planned_jobs(dry).get("train_stage") == 1
+
+
+def test_killed_training_leaves_no_output_and_resumes(tmp_path):
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(yaml.safe_dump({"scales": {"test": {
+        "lasdi": {"stage": {"checkpoint_every": 50, "log_every": 50}},
+        "toy": {"models": {"gplasdi": {"stages": [{"iterations": 40000}]}}}}}}))
+    target = "results/toy/gplasdi/stage1.pt"
+    proc = subprocess.Popen([*SNAKEMAKE, "-d", str(tmp_path), "--config", "scale=test",
+                             "--configfile", str(slow), "--cores", "1", target],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    ckpt = tmp_path / "results/toy/gplasdi/stage1.ckpt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint appeared"
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    model_dir = tmp_path / "results/toy/gplasdi"
+    for name in ("stage1.pt", "latent.nc", "loss_stage1.nc"):
+        assert not (model_dir / name).exists(), f"{name} exists after a kill"
+    # Same settings again (the checkpoint's digest must match): the rule must
+    # start from the checkpoint; stop it as soon as its log says so.
+    resumed = subprocess.Popen([*SNAKEMAKE, "-d", str(tmp_path), "--config", "scale=test",
+                                "--configfile", str(slow), "--cores", "1", "--nolock",
+                                target],
+                               cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "results/logs/toy/gplasdi/train_stage1.log"
+    deadline = time.time() + 120
+    found = False
+    while time.time() < deadline and resumed.poll() is None:
+        if log.exists() and "resumed from checkpoint" in log.read_text():
+            found = True
+            break
+        time.sleep(0.2)
+    os.killpg(resumed.pid, signal.SIGKILL)
+    resumed.wait()
+    assert found, log.read_text()[-2000:] if log.exists() else "no log"
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    proc = snakemake(tmp_path, "-n", "all", config=["device=gpu"], check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "config key 'device' = 'gpu' is invalid" in text and "'cuda'" in text, text[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_corrupt_input_stops_rule_with_file_name(tmp_path):
+    snakemake(tmp_path, "--cores", "1", "results/toy/fom.nc")
+    fom = tmp_path / "results/toy/fom.nc"
+    data = fom.read_bytes()
+    fom.write_bytes(data[: len(data) // 3])
+    proc = snakemake(tmp_path, "--cores", "1", "results/toy/gplasdi/latent.nc", check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/toy/gplasdi/train_stage1.log").read_text()
+    assert "results/toy/fom.nc: cannot be read as NetCDF" in log, log[-2000:]
+    assert not (tmp_path / "results/toy/gplasdi/latent.nc").exists()
+
+
+def test_lint(tmp_path):
+    proc = snakemake(tmp_path, "--lint")
+    out = proc.stdout + proc.stderr
+    assert "Congratulations" in out and "Lints for" not in out, out[-3000:]
+
+
+def test_slurm_profile_gives_gpu_rules_a_gpu(tmp_path):
+    proc = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--profile",
+                           str(ROOT / "profiles" / "slurm"), "-n", "all",
+                           "--config", "scale=test", "device=cuda"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_jobs(proc.stdout)
+    assert jobs["train_stage1"] == 3 and jobs["train_stage"] == 1 and jobs["all"] == 1
+    blocks = proc.stdout.split("rule ")
+    train = [b for b in blocks if b.startswith("train_stage1:")]
+    fom = [b for b in blocks if b.startswith("fom:")]
+    assert train and all("gpu=1" in b for b in train), train[:1]
+    assert fom and all("gpu=1" not in b for b in fom)
