@@ -28,10 +28,17 @@ def resolve_device(name: str = "auto"):
 
 
 def set_threads(n: int) -> None:
-    """Limit torch's intra-op threads to ``n`` (a rule's ``threads``)."""
-    import torch
+    """Limit torch's and the BLAS/OpenMP pools' threads to ``n`` (a rule's ``threads``).
 
-    torch.set_num_threads(max(1, int(n)))
+    SciPy and NumPy use their own BLAS pools; left unlimited they oversubscribe
+    the cores that Snakemake gave other jobs.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    threadpool_limits(n)
 
 
 def seed_everything(seed: int) -> None:

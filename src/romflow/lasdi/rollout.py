@@ -121,7 +121,7 @@ def predict(fom, coefficients, states, *, blowup_threshold: float = 1e6, device=
     shape = fom["u"].shape
     u0 = torch.as_tensor(fom["u"].values[:, 0].reshape(shape[0], -1), dtype=torch.float32,
                          device=device)
-    t = torch.as_tensor(fom[io.TIME].values, dtype=torch.float64, device=device)
+    t = torch.tensor(np.asarray(fom[io.TIME].values), dtype=torch.float64, device=device)
 
     def decode(xi):
         xi = torch.as_tensor(xi, dtype=torch.float64, device=device)

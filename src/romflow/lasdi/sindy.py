@@ -94,7 +94,16 @@ class SINDy:
         theta = library(z, self.library)
         self.dzdt_ = time_derivative(z, dt)
         self.theta_ = theta
-        self.coef_ = torch.linalg.lstsq(theta, self.dzdt_).solution
+        if not torch.isfinite(theta).all():
+            # LAPACK rejects non-finite input with an internal assert; let the NaN
+            # reach the loss instead, where training reports it by iteration.
+            self.coef_ = torch.full((*theta.shape[:-2], theta.shape[-1], z.shape[-1]),
+                                    float("nan"), dtype=z.dtype, device=z.device)
+            return self
+        # CPU: gelsd (SVD) is bitwise reproducible; the default gelsy is not from
+        # one call to the next.  CUDA offers gels only.
+        driver = "gelsd" if theta.device.type == "cpu" else "gels"
+        self.coef_ = torch.linalg.lstsq(theta, self.dzdt_, driver=driver).solution
         return self
 
     def _require_fit(self):

@@ -58,19 +58,17 @@ def optimize(module: torch.nn.Module, loss_fn, stage: StageSpec, *, terms, check
     for it in range(start, n):
         opt.zero_grad(set_to_none=True)
         total, parts = loss_fn()
+        history[it] = torch.stack([p.detach() for p in parts]).to("cpu", torch.float64)
+        if not torch.isfinite(history[it]).all():
+            # Checked before the step, so no parameter (or checkpoint) turns NaN.
+            values = ", ".join(f"{t}={v:.4g}" for t, v in zip(terms, history[it].tolist()))
+            bar.close()
+            raise TrainingDivergedError(f"{desc}: loss is not finite at iteration "
+                                        f"{it + 1}: {values}")
         total.backward()
         opt.step()
-        history[it] = torch.stack([p.detach() for p in parts]).to("cpu", torch.float64)
         done = it + 1
         if done % stage.log_every == 0 or done == n:
-            block = history[block_start:done]
-            bad = ~torch.isfinite(block).all(dim=1)
-            if bad.any():
-                first = block_start + int(bad.to(torch.int64).argmax())
-                values = ", ".join(f"{t}={v:.4g}" for t, v in zip(terms, history[first].tolist()))
-                bar.close()
-                raise TrainingDivergedError(f"{desc}: loss is not finite at iteration "
-                                            f"{first + 1}: {values}")
             bar.update(done - block_start)
             bar.set_postfix({terms[0]: f"{float(history[done - 1, 0]):.3e}"}, refresh=False)
             block_start = done

@@ -1,0 +1,234 @@
+"""Tests of romflow.config: presets, schema validation, error messages and typed views."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from romflow.config import (SCALES, ModelSpec, StageSpec, deep_merge, load_yaml, model_spec,
+                            resolve)
+from romflow.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def raw(repo_root):
+    return load_yaml(repo_root / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def schema(repo_root):
+    return load_yaml(repo_root / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def with_scale(config, scale):
+    out = copy.deepcopy(config)
+    out["scale"] = scale
+    return out
+
+
+def config_error(config, schema) -> str:
+    with pytest.raises(ConfigError) as info:
+        resolve(config, schema)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_default_config_resolves_for_every_scale(raw, schema, scale):
+    cfg = resolve(with_scale(raw, scale), schema)
+    assert cfg["scale"] == scale
+    assert "scales" not in cfg
+    for name in cfg["toy"]["models"]:
+        spec = model_spec(name, cfg["toy"], cfg["lasdi"])
+        assert len(spec.stages) >= 1
+
+
+def test_test_preset_is_merged(raw, schema):
+    cfg = resolve(with_scale(raw, "test"), schema)
+    assert cfg["toy"]["fom"]["nx"] == 120 and cfg["toy"]["fom"]["nt"] == 41
+    # untouched base values survive the merge
+    assert cfg["toy"]["fom"]["x_min"] == raw["toy"]["fom"]["x_min"]
+    assert cfg["lasdi"]["stage"]["lr"] == raw["lasdi"]["stage"]["lr"]
+    assert cfg["lasdi"]["stage"]["checkpoint_every"] == 20
+    # lists replace: the preset's single stage replaces the base's
+    assert cfg["toy"]["models"]["gplasdi"]["stages"] == [{"iterations": 40}]
+    assert cfg["toy"]["models"]["gplasdi"]["paper"] == raw["toy"]["models"]["gplasdi"]["paper"]
+
+
+def test_resolve_does_not_modify_its_input(raw, schema):
+    before = copy.deepcopy(raw)
+    resolve(with_scale(raw, "test"), schema)
+    assert raw == before
+
+
+def test_device_gpu_is_rejected(raw, schema):
+    cfg = with_scale(raw, "quick")
+    cfg["device"] = "gpu"
+    msg = config_error(cfg, schema)
+    assert "device" in msg and "'gpu'" in msg and "auto" in msg and "cuda" in msg, msg
+
+
+def test_unknown_scale(raw, schema):
+    msg = config_error(with_scale(raw, "huge"), schema)
+    assert "scale" in msg and "'huge'" in msg, msg
+    assert all(s in msg for s in SCALES), msg
+
+
+def test_negative_beta1(raw, schema):
+    cfg = with_scale(raw, "quick")
+    cfg["lasdi"]["beta1"] = -1
+    msg = config_error(cfg, schema)
+    assert "'lasdi.beta1' = -1 is invalid" in msg and ">= 0" in msg, msg
+
+
+def test_typo_key_reports_missing_and_unknown(raw, schema):
+    cfg = with_scale(raw, "quick")
+    model = cfg["toy"]["models"]["mlasdi"]
+    model["stage"] = model.pop("stages")
+    msg = config_error(cfg, schema)
+    assert "'toy.models.mlasdi.stages' is missing" in msg, msg
+    assert "'toy.models.mlasdi.stage' is not known" in msg, msg
+    assert "stages" in msg.split("is not known", 1)[1], msg  # lists the allowed keys
+
+
+def test_zero_iterations(raw, schema):
+    cfg = with_scale(raw, "quick")
+    cfg["toy"]["models"]["mlasdi"]["stages"][1]["iterations"] = 0
+    msg = config_error(cfg, schema)
+    assert "'toy.models.mlasdi.stages[1].iterations' = 0 is invalid" in msg, msg
+    assert ">= 1" in msg, msg
+
+
+def test_empty_parameter_list(raw, schema):
+    cfg = with_scale(raw, "quick")
+    cfg["toy"]["fom"]["train"]["A"] = []
+    msg = config_error(cfg, schema)
+    assert "'toy.fom.train.A' = [] is invalid" in msg and "at least 1" in msg, msg
+
+
+def test_error_in_preset_is_caught(raw, schema):
+    cfg = with_scale(raw, "test")
+    cfg["scales"]["test"]["toy"]["fom"]["nx"] = 2
+    msg = config_error(cfg, schema)
+    assert "'toy.fom.nx' = 2 is invalid" in msg and ">= 8" in msg, msg
+
+
+def test_all_problems_are_listed_at_once(raw, schema):
+    cfg = with_scale(raw, "quick")
+    cfg["device"] = "gpu"
+    cfg["seed"] = -3
+    msg = config_error(cfg, schema)
+    assert "'device'" in msg and "'seed' = -3" in msg, msg
+
+
+def test_load_yaml_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{bad}: cannot be read as YAML")):
+        load_yaml(bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="expected a mapping at the top level, got list"):
+        load_yaml(listing)
+    with pytest.raises(ConfigError, match="cannot be read as YAML"):
+        load_yaml(tmp_path / "missing.yaml")
+
+
+def test_deep_merge_semantics():
+    base = {"a": {"x": 1, "y": [1, 2, 3]}, "b": 2, "c": {"d": {"e": 1}}}
+    over = {"a": {"y": [9]}, "c": {"d": {"f": 2}}, "b": {"new": 1}}
+    out = deep_merge(base, over)
+    assert out == {"a": {"x": 1, "y": [9]}, "b": {"new": 1}, "c": {"d": {"e": 1, "f": 2}}}
+    # inputs untouched, output shares no mutable state with them
+    assert base == {"a": {"x": 1, "y": [1, 2, 3]}, "b": 2, "c": {"d": {"e": 1}}}
+    out["a"]["y"].append(10)
+    assert over["a"]["y"] == [9]
+    # a mapping over a scalar replaces; a scalar over a mapping replaces
+    assert deep_merge({"a": {"x": 1}}, {"a": 3}) == {"a": 3}
+
+
+def test_model_spec_fills_defaults(raw, schema):
+    cfg = resolve(with_scale(raw, "quick"), schema)
+    spec = model_spec("mlasdi", cfg["toy"], cfg["lasdi"])
+    assert isinstance(spec, ModelSpec)
+    assert spec.name == "mlasdi"
+    assert spec.hidden == (200, 20) and spec.latent == 10
+    assert spec.library == "linear" and spec.beta1 == 0.1 and spec.beta2 == 1e-3
+    assert spec.stages == (StageSpec(iterations=10000, lr=1e-3, kappa=1.0,
+                                     checkpoint_every=1000, log_every=100),) * 2
+    assert spec.stage(2) is spec.stages[1]
+
+
+def test_model_spec_test_scale_and_overrides(raw, schema):
+    cfg = resolve(with_scale(raw, "test"), schema)
+    toy = copy.deepcopy(cfg["toy"])
+    toy["models"]["mlasdi"]["library"] = "quadratic"
+    toy["models"]["mlasdi"]["stages"][1]["lr"] = 5e-4
+    spec = model_spec("mlasdi", toy, cfg["lasdi"])
+    assert spec.library == "quadratic"
+    assert spec.stage(1) == StageSpec(iterations=40, lr=1e-3, kappa=1.0, checkpoint_every=20,
+                                      log_every=10)
+    assert spec.stage(2).lr == 5e-4 and spec.stage(2).checkpoint_every == 20
+
+
+def test_model_spec_errors(raw, schema):
+    cfg = resolve(with_scale(raw, "quick"), schema)
+    spec = model_spec("gplasdi", cfg["toy"], cfg["lasdi"])
+    for k in (0, 2):
+        with pytest.raises(ConfigError, match=f"'gplasdi' has 1 stages; stage {k} does not exist"):
+            spec.stage(k)
+    with pytest.raises(ConfigError, match=r"model 'nope' is not configured.*'gplasdi'"):
+        model_spec("nope", cfg["toy"], cfg["lasdi"])
+
+
+def _deref(node, schema):
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), ref
+        target = schema
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _missing_defaults(node, value, schema, where):
+    """Keys the schema defines (``properties``) but ``value`` does not show."""
+    node = _deref(node, schema)
+    missing = []
+    for key, sub in node.get("properties", {}).items():
+        if not isinstance(value, dict) or key not in value:
+            missing.append(f"{where}.{key}" if where else key)
+        else:
+            missing += _missing_defaults(sub, value[key], schema,
+                                         f"{where}.{key}" if where else key)
+    return missing
+
+
+def test_schema_and_default_config_in_sync(raw, schema):
+    """Every key of the base and of every preset is known to the schema (resolve rejects
+    unknown keys), and every key the schema defines for the top level, lasdi and toy is
+    written in config.yaml's base, so users see every default."""
+    for scale in SCALES:
+        resolve(with_scale(raw, scale), schema)
+        assert scale in raw["scales"], f"preset {scale!r} missing from config.yaml"
+    assert set(raw["scales"]) == set(SCALES)
+    base = {k: v for k, v in raw.items() if k != "scales"}
+    missing = _missing_defaults(schema, base, schema, "")
+    assert not missing, f"schema keys without a default in config.yaml: {missing}"
+    # every preset only uses keys the base shows too
+    for scale in SCALES:
+        extra = _extra_keys(raw["scales"][scale] or {}, base, "")
+        assert not extra, f"preset {scale!r} sets keys absent from the base: {extra}"
+
+
+def _extra_keys(preset, base, where):
+    extra = []
+    for key, value in preset.items():
+        name = f"{where}.{key}" if where else key
+        if not isinstance(base, dict) or key not in base:
+            extra.append(name)
+        elif isinstance(value, dict):
+            extra += _extra_keys(value, base[key], name)
+    return extra
