@@ -22,7 +22,7 @@ from romflow.errors import DataError
 
 __all__ = [
     "PARAM", "TIME", "LATENT", "STAGE", "SAMPLE", "TERM", "ITERATION",
-    "SPLIT", "KINDS", "REQUIRED_ATTRS",
+    "SPLIT", "TRAJECTORY", "STEP", "KINDS", "REQUIRED_ATTRS",
     "config_digest", "provenance", "variable",
     "validate", "write_dataset", "open_dataset",
     "save_model", "load_model", "atomic_path", "parameter_names", "parameter_values",
@@ -37,6 +37,8 @@ SAMPLE = "sample"
 TERM = "term"
 ITERATION = "iteration"
 SPLIT = "split"
+TRAJECTORY = "trajectory"
+STEP = "step"
 
 #: For each file kind, the data variables it must hold and their leading dims.
 KINDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -50,6 +52,7 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "prediction": {"u_pred": (STAGE, PARAM, TIME), "u_spread": (STAGE, PARAM, TIME),
                    "blowup_step": (PARAM,)},
     "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM)},
+    "pairs": {"u": (TRAJECTORY, STEP), "unresolved": (TRAJECTORY, STEP)},
 }
 
 #: Global attributes every file carries.

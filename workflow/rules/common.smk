@@ -21,10 +21,12 @@ GPU = 0 if CFG["device"] == "cpu" else 1
 # Software environment of every rule under --sdm conda (envs/README.md).
 ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
 LASDI_PROBLEMS = ["toy"]
+HYBRID_PROBLEMS = ["linear", "rd"]
 
 
 wildcard_constraints:
     problem="[a-z]+",
+    case="[A-Za-z0-9_.]+",
     model="[A-Za-z][A-Za-z0-9_]*",
     k="[2-9]|[1-9][0-9]+",
 
@@ -73,9 +75,19 @@ def per_model(name):
     return lambda wc: {m: f"{RESULTS}/{wc.problem}/{m}/{name}" for m in models(wc.problem)}
 
 
+def hybrid_cases(problem):
+    """Case names of a hybrid problem: one per sweep point of its FOM section."""
+    fom = CFG[problem]["fom"]
+    if problem == "linear":
+        return [f"draw{d}" for d in range(fom["draws"])]
+    return [f"n{n}_gamma{g:.2f}" for n in fom["grids"] for g in fom["gammas"]]
+
+
 def all_outputs():
     out = []
     for problem in CFG["experiments"]:
         if problem in LASDI_PROBLEMS:
             out += lasdi_report_outputs(problem)
+        if problem in HYBRID_PROBLEMS:
+            out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
     return out

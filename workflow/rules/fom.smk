@@ -1,4 +1,5 @@
-# Full-order models: results/{problem}/fom.nc
+# Full-order models: results/{problem}/fom.nc (mLaSDI family) and
+# results/{problem}/{case}/pairs.nc (hybrid family: states and unresolved parts).
 
 
 rule fom:
@@ -19,3 +20,23 @@ rule fom:
         ENV
     script:
         "../scripts/fom.py"
+
+
+rule fom_pairs:
+    output:
+        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
+    params:
+        fom=lambda wc: CFG[wc.problem]["fom"],
+        seed=CFG["seed"],
+    log:
+        f"{LOGS}/{{problem}}/{{case}}/fom.log",
+    benchmark:
+        f"{BENCH}/{{problem}}/{{case}}/fom.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/fom_pairs.py"

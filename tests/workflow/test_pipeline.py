@@ -1,4 +1,4 @@
-"""The toy chain end to end through Snakemake at scale=test, in a temporary directory.
+"""The pipeline end to end through Snakemake at scale=test, in a temporary directory.
 
 Checks the outputs, a no-op rerun, a partial rerun after a stage-2 edit, the
 checkpoint resume of a killed training rule, readable failures on a bad
@@ -79,6 +79,17 @@ def test_outputs(workdir):
     log = (workdir / "results/logs/toy/mlasdi/train_stage1.log").read_text()
     assert "mlasdi stage 1" in log and ("it/s" in log or "s/it" in log), log[-2000:]
     assert (workdir / "results/benchmarks/rules/toy/mlasdi/train_stage2.tsv").is_file()
+
+
+def test_hybrid_fom_pairs(workdir):
+    """The hybrid problems' FOM rules write one valid 'pairs' file per case."""
+    from romflow import io
+
+    for case in ("linear/draw0", "linear/draw1", "rd/n16_gamma0.05", "rd/n16_gamma0.25"):
+        ds = io.open_dataset(workdir / "results" / case / "pairs.nc", "pairs")
+        assert ds.sizes["step"] == 21
+    rd = io.open_dataset(workdir / "results/rd/n16_gamma0.05/pairs.nc", "pairs")
+    assert rd.attrs["unresolved"] == "correction" and rd.attrs["grid"] == 16
 
 
 def test_noop_rerun(workdir):
