@@ -41,8 +41,8 @@ def main():
     set_threads(args.threads)
     rows = []
     for n in args.grids:
-        sec = timed(lambda: reaction_diffusion.solve(0.05, n, trajectories=args.trajectories,
-                                                     steps=args.steps, warmup=args.warmup))
+        sec = timed(lambda n=n: reaction_diffusion.solve(
+            0.05, n, trajectories=args.trajectories, steps=args.steps, warmup=args.warmup))
         rows.append({"benchmark": f"rd_case_seconds_n{n}", "value": sec, "unit": "s",
                      "grid": n, "trajectories": args.trajectories,
                      "steps": args.steps + args.warmup})

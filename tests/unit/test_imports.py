@@ -53,7 +53,8 @@ def test_fom_files_found():
 
 @pytest.mark.parametrize("source", [
     "import torch.nn as nn", "from torch import nn", "from torch.optim import Adam",
-    "from ..lasdi import sindy", "from romflow.hybrid import closures", "from romflow.lasdi.train import optimize",
+    "from ..lasdi import sindy", "from romflow.hybrid import closures",
+    "from romflow.lasdi.train import optimize",
     "def f():\n    from romflow import lasdi\n",
 ])
 def test_check_detects_forbidden_imports(source):

@@ -118,7 +118,7 @@ def test_residual_loss_zero_for_exactly_representable_data():
 
 
 def test_time_derivative_exact_for_quadratics():
-    """Reference: centred and one-sided 3-point differences are exact for polynomials of degree 2."""
+    """Reference: centred and one-sided 3-point differences are exact for degree-2 polynomials."""
     t = torch.linspace(0.0, 2.0, 9, dtype=torch.float64)
     a, b, c = 0.7, -1.3, 2.1
     z = torch.stack([a + b * t + c * t**2, -c * t**2 + a * t], dim=-1)[None]

@@ -10,7 +10,10 @@ from romflow.workflow import rule_context
 with rule_context(snakemake) as ctx:
     p, out = snakemake.params, snakemake.output
     fom = io.open_dataset(snakemake.input.fom, "fom")
-    load = lambda files, kind: {m: io.open_dataset(f, kind) for m, f in zip(p.models, files)}
+
+    def load(files, kind):
+        return {m: io.open_dataset(f, kind) for m, f in zip(p.models, files, strict=True)}
+
     errors = load(snakemake.input.errors, "errors")
     predictions = load(snakemake.input.predictions, "prediction")
     losses = load(snakemake.input.losses, "loss")

@@ -152,7 +152,8 @@ def predict(fom, coefficients, states, *, blowup_threshold: float = 1e6, device=
     coords[io.STAGE] = np.arange(1, n_stage + 1)
     n_samples = coefficients.sizes[io.SAMPLE]
     return xr.Dataset(
-        {"u_pred": io.variable(dims, mean.cpu().numpy().reshape(full), units=fom["u"].attrs.get("units", "1"),
+        {"u_pred": io.variable(dims, mean.cpu().numpy().reshape(full),
+                               units=fom["u"].attrs.get("units", "1"),
                                long_name="mLaSDI prediction through each stage, eq. (19)",
                                nonfinite_means="NaN from blowup_step on"),
          "u_spread": io.variable(dims, spread.float().cpu().numpy().reshape(full),
