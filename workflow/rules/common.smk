@@ -22,6 +22,7 @@ GPU = 0 if CFG["device"] == "cpu" else 1
 ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
 LASDI_PROBLEMS = ["toy"]
 HYBRID_PROBLEMS = ["linear", "rd"]
+FOM_ONLY_PROBLEMS = ["wake"]  # FOM data only, so far
 
 
 wildcard_constraints:
@@ -88,6 +89,8 @@ def all_outputs():
     for problem in CFG["experiments"]:
         if problem in LASDI_PROBLEMS:
             out += lasdi_report_outputs(problem)
+        if problem in FOM_ONLY_PROBLEMS:
+            out.append(f"{RESULTS}/{problem}/fom.nc")
         if problem in HYBRID_PROBLEMS:
             out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
     return out
