@@ -51,7 +51,7 @@ def planned_jobs(output: str) -> dict:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     wd = tmp_path_factory.mktemp("toy_wf")
-    snakemake(wd, "--cores", "2", "all")
+    snakemake(wd, "--cores", "2", "all", config=["experiments=[toy,wake,linear,rd,channel]"])
     return wd
 
 
@@ -85,11 +85,14 @@ def test_hybrid_fom_pairs(workdir):
     """The hybrid problems' FOM rules write one valid 'pairs' file per case."""
     from romflow import io
 
-    for case in ("linear/draw0", "linear/draw1", "rd/n16_gamma0.05", "rd/n16_gamma0.25"):
+    for case, steps in (("linear/draw0", 21), ("linear/draw1", 21), ("rd/n16_gamma0.05", 21),
+                        ("rd/n16_gamma0.25", 21), ("channel/n16x4_re100", 6)):
         ds = io.open_dataset(workdir / "results" / case / "pairs.nc", "pairs")
-        assert ds.sizes["step"] == 21
+        assert ds.sizes["step"] == steps
     rd = io.open_dataset(workdir / "results/rd/n16_gamma0.05/pairs.nc", "pairs")
     assert rd.attrs["unresolved"] == "correction" and rd.attrs["grid"] == 16
+    wake = io.open_dataset(workdir / "results/wake/fom.nc", "fom")
+    assert wake["u"].dims == ("param", "time", "point") and wake.sizes["point"] == 66
 
 
 def test_noop_rerun(workdir):

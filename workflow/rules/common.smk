@@ -21,7 +21,7 @@ GPU = 0 if CFG["device"] == "cpu" else 1
 # Software environment of every rule under --sdm conda (envs/README.md).
 ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
 LASDI_PROBLEMS = ["toy"]
-HYBRID_PROBLEMS = ["linear", "rd"]
+HYBRID_PROBLEMS = ["linear", "rd", "channel"]
 FOM_ONLY_PROBLEMS = ["wake"]  # FOM data only, so far
 
 
@@ -81,6 +81,8 @@ def hybrid_cases(problem):
     fom = CFG[problem]["fom"]
     if problem == "linear":
         return [f"draw{d}" for d in range(fom["draws"])]
+    if problem == "channel":
+        return [f"n{nx}x{ny}_re{re:g}" for nx, ny in fom["grids"] for re in fom["reynolds"]]
     return [f"n{n}_gamma{g:.2f}" for n in fom["grids"] for g in fom["gammas"]]
 
 

@@ -81,10 +81,11 @@ class Grid:
 class Side:
     """Boundary condition of one side.
 
-    ``velocity(s, t) -> (normal, tangential)`` for ``wall``/``inflow`` gives the
-    velocity components in the x/y frame: ``(u, v)`` as arrays over the side's
-    coordinate ``s`` (y for west/east, x for south/north); a constant pair is
-    accepted too.  ``periodic`` sides come in opposite pairs.
+    ``velocity(s, t) -> (u, v)`` for ``wall``/``inflow`` gives the velocity
+    components in the x/y frame as arrays over the side's coordinate ``s`` (y for
+    west/east, x for south/north), shaped ``(n,)`` or ``(B, n)`` when each batch
+    entry has its own; a constant pair is accepted too.  ``periodic`` sides come
+    in opposite pairs.
     """
 
     kind: str
@@ -95,8 +96,13 @@ class Side:
             raise ConfigError(f"boundary kind {self.kind!r} is invalid; allowed: {list(KINDS)}")
 
     def values(self, s, t):
+        """``(u, v)`` on the side's points ``s``; each ``(n,)`` or ``(B, n)`` per batch entry."""
         val = self.velocity(s, t) if callable(self.velocity) else self.velocity
-        return tuple(np.broadcast_to(np.asarray(c, dtype=float), s.shape).copy() for c in val)
+        out = []
+        for c in val:
+            c = np.asarray(c, dtype=float)
+            out.append(np.broadcast_to(c, np.broadcast_shapes(c.shape, s.shape)).copy())
+        return tuple(out)
 
 
 @dataclass

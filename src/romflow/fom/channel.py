@@ -1,0 +1,120 @@
+"""Jet in a channel (hybrid-simulation paper, section 4.2 and appendix B.2).
+
+    u_t + (u·∇)u = -∇p + ν Δu,  ∇·u = 0  on [0, 4] × [0, 1],  ν = 1 / Re,
+
+no slip at y = 0 and y = 1; inflow at x = 0,
+u = exp(-50 (y - y0)²), v = sin t · exp(-50 (y - y0)²); outflow at x = 4 with
+p = 0 and zero normal velocity gradient; fluid at rest at t = 0.  The resolved
+step is the forward-Euler projection of :func:`romflow.fom.incompressible.step`
+and the unresolved part is the pressure p_k, so a hybrid rollout replays the
+step with a learned pressure (``step(..., pressure=model)``).  Trajectories
+(one y0 each, y0 ~ U[0.3, 0.7]) are batched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from romflow import io
+from romflow.errors import ConfigError
+from romflow.fom.incompressible import Flow, Grid, Side, apply_bc, step
+
+__all__ = ["EQUATION", "flow", "jet", "simulate", "solve"]
+
+EQUATION = ("u_t + (u.grad)u = -grad p + lap(u)/Re, div u = 0 on [0,4]x[0,1]; walls at "
+            "y=0,1; inflow u = exp(-50(y-y0)^2), v = sin t exp(-50(y-y0)^2); outflow p = 0")
+
+
+def jet(y0):
+    """Inflow profile of trajectories with jet centres ``y0 : (B,)``."""
+    y0 = np.asarray(y0, float)[:, None]
+
+    def velocity(y, t):
+        shape = np.exp(-50.0 * (y[None, :] - y0) ** 2)
+        return shape, np.sin(t) * shape
+
+    return velocity
+
+
+def flow(reynolds: float, y0, nx: int = 128, ny: int = 32) -> Flow:
+    """The channel for a batch of jet centres ``y0`` at one Reynolds number."""
+    if not reynolds > 0:
+        raise ConfigError(f"channel Reynolds number {reynolds} is invalid; allowed: > 0")
+    y0 = np.atleast_1d(np.asarray(y0, float))
+    sides = {"west": Side("inflow", jet(y0)), "east": Side("outflow"),
+             "south": Side("wall"), "north": Side("wall")}
+    return Flow(Grid(nx, ny, 4.0, 1.0), torch.full((y0.size,), 1.0 / reynolds), sides)
+
+
+def simulate(fl: Flow, steps: int, dt: float, *, warmup: int = 0, progress=None):
+    """States from rest: staggered ``u, v`` (interior faces) and ``p`` for steps
+    warmup..warmup+steps: ``(B, steps+1, nx+1, ny)``, ``(B, steps+1, nx, ny+1)``,
+    ``(B, steps+1, nx, ny)``; ``p[k]`` is the pressure of the step k -> k+1 (the
+    last one is computed for the final state too)."""
+    g, b = fl.grid, fl.nu.numel()
+    u = torch.zeros(b, g.nx + 1, g.ny + 2, dtype=torch.float64)
+    v = torch.zeros(b, g.nx + 2, g.ny + 1, dtype=torch.float64)
+    apply_bc(fl, u, v, 0.0)
+    us, vs, ps = [], [], []
+    t = 0.0
+    for k in range(warmup + steps + 1):
+        un, vn, p = step(fl, u, v, t, dt)
+        if k >= warmup:
+            us.append(u[:, :, 1:-1].clone())
+            vs.append(v[:, 1:-1].clone())
+            ps.append(p)
+        u, v, t = un, vn, t + dt
+        if progress is not None:
+            progress(k + 1)
+    if not torch.isfinite(u).all():
+        raise FloatingPointError("channel solution is not finite; reduce dt")
+    return torch.stack(us, 1), torch.stack(vs, 1), torch.stack(ps, 1)
+
+
+def solve(reynolds: float, nx: int, ny: int, *, trajectories: int = 10, steps: int = 1000,
+          warmup: int = 100, dt: float = 1e-3, seed: int = 0, config=None,
+          progress=None) -> xr.Dataset:
+    """Channel trajectories for one (grid, Re) case: a 'pairs' dataset.
+
+    ``u : (trajectory, step, xf, yc)`` and ``v : (trajectory, step, xc, yf)`` are the
+    staggered velocities, ``unresolved : (trajectory, step, xc, yc)`` the pressure
+    p_k of step k -> k+1; ``y0`` per trajectory and the attributes (Re, dt, grid,
+    warm-up) are all a rollout needs to replay the resolved step.  Time of step k is
+    (warmup + k) dt.
+    """
+    if int(trajectories) < 1 or int(steps) < 1 or int(warmup) < 0 or not dt > 0:
+        raise ConfigError(f"channel trajectories={trajectories}, steps={steps}, "
+                          f"warmup={warmup}, dt={dt} invalid; allowed: >= 1, >= 1, >= 0, > 0")
+    if not reynolds > 0:
+        raise ConfigError(f"channel Reynolds number {reynolds} is invalid; allowed: > 0")
+    if dt > 2.0 / reynolds:
+        raise ConfigError(f"channel dt = {dt} exceeds forward Euler's stability bound "
+                          f"2 nu / |u|^2 = {2.0 / reynolds:.3g} for Re = {reynolds}")
+    y0 = np.random.default_rng([int(seed), int(reynolds)]).uniform(0.3, 0.7, int(trajectories))
+    fl = flow(reynolds, y0, nx, ny)
+    u, v, p = simulate(fl, int(steps), dt, warmup=int(warmup), progress=progress)
+    g = fl.grid
+    tr, st = io.TRAJECTORY, io.STEP
+    coords = {tr: np.arange(int(trajectories)), st: np.arange(int(steps) + 1),
+              "time": (st, (int(warmup) + np.arange(int(steps) + 1)) * dt,
+                       {"units": "1", "long_name": "time"}),
+              "xf": ("xf", g.xf(), {"units": "1", "long_name": "x of u-faces"}),
+              "yf": ("yf", g.yf(), {"units": "1", "long_name": "y of v-faces"}),
+              "xc": ("xc", g.xc(), {"units": "1", "long_name": "x of cell centres"}),
+              "yc": ("yc", g.yc(), {"units": "1", "long_name": "y of cell centres"}),
+              "y0": (tr, y0, {"units": "1", "long_name": "jet centre y0"})}
+    return xr.Dataset(
+        {"u": io.variable((tr, st, "xf", "yc"), u.float().numpy(), units="1",
+                          long_name="x-velocity on u-faces"),
+         "v": io.variable((tr, st, "xc", "yf"), v.float().numpy(), units="1",
+                          long_name="y-velocity on v-faces"),
+         "unresolved": io.variable((tr, st, "xc", "yc"), p.float().numpy(), units="1",
+                                   long_name="pressure p_k of the projection step k -> k+1")},
+        coords=coords,
+        attrs=io.provenance("pairs", "channel", equation=EQUATION,
+                            solver="romflow.fom.incompressible",
+                            scheme="MAC grid, forward-Euler projection (exact pressure)",
+                            config=config, reynolds=float(reynolds), nx=int(nx), ny=int(ny),
+                            dt=dt, warmup=int(warmup), seed=int(seed), unresolved="pressure"))
