@@ -51,7 +51,7 @@ def planned_jobs(output: str) -> dict:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     wd = tmp_path_factory.mktemp("toy_wf")
-    snakemake(wd, "--cores", "2", "all", config=["experiments=[toy,wake,linear,rd,channel]"])
+    snakemake(wd, "--cores", "2", "all", config=["experiments=[toy,wake,vlasov,linear,rd,channel]"])
     return wd
 
 
@@ -91,6 +91,9 @@ def test_hybrid_fom_pairs(workdir):
         assert ds.sizes["step"] == steps
     rd = io.open_dataset(workdir / "results/rd/n16_gamma0.05/pairs.nc", "pairs")
     assert rd.attrs["unresolved"] == "correction" and rd.attrs["grid"] == 16
+    vl = io.open_dataset(workdir / "results/vlasov/fom.nc", "fom")
+    assert vl["u"].dims == ("param", "time", "x", "v") and list(vl["split"].values).count(
+        "train") == 4
     wake = io.open_dataset(workdir / "results/wake/fom.nc", "fom")
     assert wake["u"].dims == ("param", "time", "point") and wake.sizes["point"] == 66
 

@@ -22,7 +22,7 @@ GPU = 0 if CFG["device"] == "cpu" else 1
 ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
 LASDI_PROBLEMS = ["toy"]
 HYBRID_PROBLEMS = ["linear", "rd", "channel"]
-FOM_ONLY_PROBLEMS = ["wake"]  # FOM data only, so far
+FOM_ONLY_PROBLEMS = ["wake", "vlasov"]  # FOM data only, so far
 
 
 wildcard_constraints:
