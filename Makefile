@@ -29,6 +29,8 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/lasdi_toy.py
+	$(PY) benchmarks/vlasov_fom.py
+	$(PY) benchmarks/fom_datasets.py
 
 clean:
 	rm -rf results .snakemake

@@ -23,6 +23,9 @@ from romflow.fom.incompressible import Flow, Grid, Side, apply_bc, step
 
 __all__ = ["EQUATION", "flow", "jet", "simulate", "solve"]
 
+VERIFIED_BY = ("tests/numerics/test_incompressible.py: Taylor-Green order 2, Ghia et al. "
+               "(1982) cavity Re 100, Poiseuille; tests/numerics/test_channel.py: exact replay "
+               "with the stored pressure, inflow = outflow flux")
 EQUATION = ("u_t + (u.grad)u = -grad p + lap(u)/Re, div u = 0 on [0,4]x[0,1]; walls at "
             "y=0,1; inflow u = exp(-50(y-y0)^2), v = sin t exp(-50(y-y0)^2); outflow p = 0")
 
@@ -117,4 +120,5 @@ def solve(reynolds: float, nx: int, ny: int, *, trajectories: int = 10, steps: i
                             solver="romflow.fom.incompressible",
                             scheme="MAC grid, forward-Euler projection (exact pressure)",
                             config=config, reynolds=float(reynolds), nx=int(nx), ny=int(ny),
-                            dt=dt, warmup=int(warmup), seed=int(seed), unresolved="pressure"))
+                            dt=dt, warmup=int(warmup), seed=int(seed), unresolved="pressure",
+                            verified_by=VERIFIED_BY))

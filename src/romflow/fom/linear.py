@@ -60,4 +60,6 @@ def solve(draw: int, *, trajectories: int = 10, steps: int = 50, noise: float = 
                 "component": [0, 1], "component_in": [0, 1]},
         attrs=io.provenance("pairs", "linear", equation=EQUATION, solver="romflow.fom.linear",
                             scheme="exact matrix powers", config=config, draw=int(draw),
-                            noise=noise, unresolved="y = C u"))
+                            noise=noise, unresolved="y = C u",
+                            verified_by="tests/numerics/test_linear.py: u_n = F^n u_0 exactly; "
+                                        "A u + B C u = F u"))

@@ -27,6 +27,9 @@ from romflow.fom.incompressible import Flow, Grid, Side, apply_bc, centred, step
 
 __all__ = ["EQUATION", "DIAMETER", "flow", "initial_state", "sample", "strouhal", "solve"]
 
+VERIFIED_BY = ("tests/numerics/test_incompressible.py: Taylor-Green order 2, Ghia et al. "
+               "(1982) cavity Re 100, Poiseuille; tests/numerics/test_wake.py: Strouhal at "
+               "Re 100 / 200 vs Williamson (1996)")
 EQUATION = ("u_t + (u.grad)u = -grad p + nu lap u, div u = 0; [0,1]x[0,2], cylinder "
             "r=0.05 at (0.5,0.5), inflow (0,1) at y=0, outflow elsewhere")
 DIAMETER, CENTRE, SPEED = 0.1, (0.5, 0.5), 1.0
@@ -151,7 +154,8 @@ def solve(nu_train, nu_test=(), *, nx=100, ny=200, spinup=10.0, duration=1.0, sn
                             scheme="MAC grid, SSP-RK3 with a projection per stage, "
                                    "Brinkman penalization of the cylinder",
                             config=config, parameters="nu", grid=f"{nx}x{ny}", dt=dt,
-                            reynolds=json_list(DIAMETER * SPEED / nus)))
+                            reynolds=json_list(DIAMETER * SPEED / nus),
+                            verified_by=VERIFIED_BY))
 
 
 def json_list(a) -> str:
