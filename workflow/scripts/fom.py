@@ -28,7 +28,9 @@ SOLVERS = {
     "wake": lambda p, ctx: wake.solve(p["train"]["nu"], p["test"]["nu"], nx=p["nx"],
                                       ny=p["ny"], spinup=p["spinup"], duration=p["duration"],
                                       snapshots=p["snapshots"], points=tuple(p["points"]),
-                                      seed=ctx.seed, device=ctx.device, config=p),
+                                      seed=ctx.seed, device=ctx.device, config=p,
+                                      progress=lambda k, n: k % 500 == 0
+                                      and ctx.log(f"step {k} of {n}")),
 }
 
 with rule_context(snakemake) as ctx:

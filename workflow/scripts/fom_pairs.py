@@ -7,11 +7,17 @@ from romflow.fom import channel, linear, reaction_diffusion
 from romflow.workflow import rule_context
 
 
+def every(n, ctx):
+    """A progress callback that logs every n-th step."""
+    return lambda k, *_: k % n == 0 and ctx.log(f"step {k}")
+
+
 def rd(case, p, seed):
     n, gamma = re_match(r"n(\d+)_gamma([0-9.]+)", case)
     return reaction_diffusion.solve(float(gamma), int(n), trajectories=p["trajectories"],
                                     steps=p["steps"], warmup=p["warmup"], dt=p["dt"],
-                                    seed=seed, unresolved=p["unresolved"], config=p)
+                                    seed=seed, unresolved=p["unresolved"], config=p,
+                                    progress=every(200, ctx))
 
 
 def lin(case, p, seed):
@@ -24,7 +30,7 @@ def chan(case, p, seed):
     nx, ny, reynolds = re_match(r"n(\d+)x(\d+)_re([0-9.]+)", case)
     return channel.solve(float(reynolds), int(nx), int(ny), trajectories=p["trajectories"],
                          steps=p["steps"], warmup=p["warmup"], dt=p["dt"], seed=seed,
-                         config=p)
+                         config=p, progress=every(200, ctx))
 
 
 def re_match(pattern, case):
