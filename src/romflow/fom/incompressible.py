@@ -107,12 +107,17 @@ class Side:
 
 @dataclass
 class Flow:
-    """A problem: grid, viscosity per batch entry, sides, optional solid mask."""
+    """A problem: grid, viscosity per batch entry, boundary sides, optional solid.
+
+    ``sides`` maps west/east/south/north to a :class:`Side`; ``solid`` is the pair
+    of masks ``(chi_u : (nx+1, ny), chi_v : (nx, ny+1))`` (1 inside the body) with
+    permeability ``eta`` of the Brinkman penalization.
+    """
 
     grid: Grid
     nu: torch.Tensor
     sides: dict
-    solid: torch.Tensor | None = None
+    solid: tuple | None = None
     eta: float = 1e-4
     _ops: dict = field(default_factory=dict, repr=False)
 
