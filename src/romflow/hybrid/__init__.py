@@ -1,5 +1,5 @@
 """Hybrid simulation: a known resolved step plus a learned unresolved part (TR)."""
 
-from romflow.hybrid import linear_theory
+from romflow.hybrid import closures, linear_theory, manifold, networks, simulate
 
-__all__ = ["linear_theory"]
+__all__ = ["closures", "linear_theory", "manifold", "networks", "simulate"]

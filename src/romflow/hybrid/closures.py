@@ -1,0 +1,111 @@
+"""Estimators of the unresolved part: OLS, mOLS, aOLS and tangent-space regularized (TR).
+
+Hybrid-simulation paper, sections 3–4.  A surrogate φθ(u) ≈ y is trained on
+pairs (u_i, y_i) by
+
+    OLS   MSE(φθ(u), y)
+    mOLS  MSE with Adam weight decay
+    aOLS  MSE on inputs u + σ ξ, ξ ~ N(0, I) drawn afresh every epoch
+    TR    MSE + λ mean_i (n_iᵀ L(u_i, φθ(u_i)))²                            (eq. 21)
+
+with n_i = ∇F(u_i) the manifold normals (:mod:`romflow.hybrid.manifold`) and L
+the hybrid velocity of the resolved step.  Every resolved step here is affine
+in the unresolved value, L(u, y) = a(u) + B y, so the TR term only needs the
+precomputed scalars c_i = n_iᵀ a(u_i) and vectors m_i = Bᵀ n_i:
+n_iᵀ L = c_i + m_iᵀ φθ(u_i), one dot product per sample.  All four share the
+optimizer (Adam), the schedule (ReduceLROnPlateau on the epoch loss) and the
+epoch budget.  MSE averages over samples and components; the TR term over
+samples, so with d output components this is the objective of eq. (23) with
+λ_eq23 = λ d.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from romflow.errors import ConfigError, TrainingDivergedError
+
+__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "fit_closure"]
+
+ESTIMATORS = ("ols", "mols", "aols", "tr")
+
+
+@dataclass(frozen=True)
+class ClosureSpec:
+    """Training settings shared by the four estimators (one field used per estimator)."""
+
+    estimator: str
+    epochs: int = 100
+    lr: float = 1e-4
+    batch: int = 32
+    weight_decay: float = 1e-4     # mOLS
+    noise: float = 1e-2            # aOLS: std of the input noise
+    lam: float = 10.0              # TR: λ (the paper: 10, sweep 1-1000)
+    patience: int = 10             # ReduceLROnPlateau
+
+    def __post_init__(self):
+        if self.estimator not in ESTIMATORS:
+            raise ConfigError(f"estimator {self.estimator!r} is invalid; allowed: "
+                              f"{list(ESTIMATORS)}")
+        if self.epochs < 1 or self.batch < 1 or not self.lr > 0:
+            raise ConfigError(f"closure epochs={self.epochs}, batch={self.batch}, "
+                              f"lr={self.lr} invalid; allowed: >= 1, >= 1, > 0")
+
+
+def tr_coefficients(normals: torch.Tensor, drift: torch.Tensor, coupling_adjoint=None):
+    """c_i = n_iᵀ a(u_i) and m_i = Bᵀ n_i for L(u, y) = a(u) + B y.
+
+    ``normals``, ``drift`` : ``(N, ...)`` shaped like the states; ``coupling_adjoint``
+    applies Bᵀ (identity when None).  Returns ``(c : (N,), m : (N, ...))``.
+    """
+    c = (normals * drift).flatten(1).sum(1)
+    m = normals if coupling_adjoint is None else coupling_adjoint(normals)
+    return c, m
+
+
+def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
+                *, tr=None, seed: int = 0, log=print) -> dict:
+    """Train ``model`` (u -> y) with ``spec.estimator``; returns the loss history.
+
+    ``tr = (c, m)`` from :func:`tr_coefficients` is required for TR.  Shuffling,
+    the aOLS noise and the initial weights are all seeded.
+    """
+    if spec.estimator == "tr" and tr is None:
+        raise ConfigError("the TR estimator needs tr=(c, m) from tr_coefficients")
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=spec.lr,
+                           weight_decay=spec.weight_decay if spec.estimator == "mols" else 0.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=spec.patience)
+    history = {"loss": [], "mse": [], "tr": []}
+    n = u.shape[0]
+    for epoch in range(spec.epochs):
+        inputs = u
+        if spec.estimator == "aols":
+            inputs = u + spec.noise * torch.randn(u.shape, generator=gen, dtype=u.dtype)
+        order = torch.randperm(n, generator=gen)
+        sums = torch.zeros(3, dtype=torch.float64)
+        for start in range(0, n, spec.batch):
+            idx = order[start:start + spec.batch]
+            pred = model(inputs[idx])
+            mse = torch.mean((pred - y[idx]) ** 2)
+            pen = torch.zeros((), dtype=mse.dtype)
+            if spec.estimator == "tr":
+                c, m = tr
+                dot = c[idx] + (m[idx] * pred).flatten(1).sum(1)
+                pen = torch.mean(dot**2)
+            loss = mse + spec.lam * pen if spec.estimator == "tr" else mse
+            if not torch.isfinite(loss):
+                raise TrainingDivergedError(f"closure {spec.estimator}: loss not finite at "
+                                            f"epoch {epoch + 1}: mse={float(mse):.4g}, "
+                                            f"tr={float(pen):.4g}")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sums += torch.stack([loss, mse, pen]).detach().double() * len(idx)
+        loss, mse, pen = (sums / n).tolist()
+        sched.step(loss)
+        for key, val in zip(("loss", "mse", "tr"), (loss, mse, pen)):
+            history[key].append(val)
+    return history

@@ -1,0 +1,77 @@
+"""Convolutional networks of the hybrid experiments (paper appendix, "U-Net").
+
+One implementation serves both roles the paper describes: with skip
+connections it is the U-Net surrogate of the unresolved part; without them it
+is the autoencoder that learns the data manifold ("the same net without skip
+connections").  Each level halves the grid (4×4 stride-2 convolution) and the
+way up doubles it (upsampling + 3×3 convolution); ``periodic=True`` uses
+circular padding, for periodic domains such as the reaction–diffusion square.
+Fields are ``(batch, channels, H, W)`` with H, W divisible by 2**levels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ConvNet"]
+
+
+def _conv(c_in, c_out, k, stride, periodic):
+    pad = (k - 1) // 2 if stride == 1 else 1
+    return nn.Conv2d(c_in, c_out, k, stride=stride, padding=pad,
+                     padding_mode="circular" if periodic else "zeros")
+
+
+class ConvNet(nn.Module):
+    """U-Net (``skips=True``) or convolutional autoencoder (``skips=False``).
+
+    Parameters
+    ----------
+    channels : int
+        Input channels (2 for (u, v) of FitzHugh–Nagumo).
+    out_channels : int
+        Output channels (the unresolved field's components).
+    widths : sequence of int
+        Feature widths per level, finest first; ``len(widths) - 1`` halvings.
+    """
+
+    def __init__(self, channels: int, out_channels: int, widths=(16, 32, 64), *,
+                 skips: bool = True, periodic: bool = True):
+        super().__init__()
+        self.skips = skips
+        w = list(map(int, widths))
+        self.inlet = nn.Sequential(_conv(channels, w[0], 3, 1, periodic), nn.GELU())
+        self.down = nn.ModuleList(nn.Sequential(_conv(a, b, 4, 2, periodic), nn.GELU(),
+                                                _conv(b, b, 3, 1, periodic), nn.GELU())
+                                  for a, b in zip(w[:-1], w[1:]))
+        self.up = nn.ModuleList(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                              _conv(b, a, 3, 1, periodic), nn.GELU())
+                                for a, b in zip(w[:-1], w[1:]))
+        self.merge = nn.ModuleList(_conv(2 * a if skips else a, a, 3, 1, periodic)
+                                   for a in w[:-1])
+        self.outlet = _conv(w[0], out_channels, 3, 1, periodic)
+        self.levels = len(w) - 1
+
+    def encode(self, x: torch.Tensor):
+        """Features of every level, finest first (the last one is the code)."""
+        feats = [self.inlet(x)]
+        for block in self.down:
+            feats.append(block(feats[-1]))
+        return feats
+
+    def decode(self, feats) -> torch.Tensor:
+        """Back to the input grid; uses the skip features only when ``skips``."""
+        h = feats[-1]
+        for level in reversed(range(self.levels)):
+            h = self.up[level](h)
+            if self.skips:
+                h = torch.cat([h, feats[level]], dim=1)
+            h = torch.nn.functional.gelu(self.merge[level](h))
+        return self.outlet(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 2**self.levels or x.shape[-2] % 2**self.levels:
+            raise ValueError(f"field {tuple(x.shape[-2:])} is not divisible by "
+                             f"2**{self.levels}")
+        return self.decode(self.encode(x))

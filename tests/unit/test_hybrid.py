@@ -1,0 +1,158 @@
+"""Manifold normals, the four closure estimators and hybrid rollouts (hybrid paper)."""
+
+import numpy as np
+import pytest
+import torch
+
+from romflow.errors import ConfigError, NotFittedError
+from romflow.fom import linear
+from romflow.fom import reaction_diffusion as rd
+from romflow.hybrid import linear_theory as lt
+from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients
+from romflow.hybrid.manifold import Manifold, distance, normals
+from romflow.hybrid.networks import ConvNet
+from romflow.hybrid.simulate import CorrectionStep, rollout
+
+
+class Linear(torch.nn.Module):
+    """An autoencoder onto the span of W's orthonormal columns: D(E(u)) = W Wᵀ u."""
+
+    def __init__(self, W):
+        super().__init__()
+        self.W = W
+
+    def encode(self, u):
+        return u @ self.W
+
+    def decode(self, z):
+        return z @ self.W.T
+
+    def forward(self, u):
+        return self.decode(self.encode(u))
+
+
+def test_normals_are_orthogonal_to_the_decoder_tangents():
+    """Known manifold: a 2-plane in R^5.  ∇F(u) = P⊥u / ||P⊥u|| (analytic), which is
+    orthogonal to the decoder's tangent vectors (the columns of dD/dz = W)."""
+    gen = torch.Generator().manual_seed(0)
+    W, _ = torch.linalg.qr(torch.randn(5, 2, generator=gen, dtype=torch.float64))
+    ae = Linear(W)
+    u = torch.randn(7, 5, generator=gen, dtype=torch.float64)
+    n = normals(ae, u, batch=3)
+    perp = u - u @ W @ W.T
+    assert torch.allclose(n, perp / perp.norm(dim=1, keepdim=True), atol=1e-12)
+    assert torch.allclose(n @ W, torch.zeros(7, 2, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(distance(ae, u), perp.norm(dim=1), atol=1e-12)
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_convnet_shapes_and_gradients(skips):
+    """Every parameter of the U-Net and of the autoencoder receives a gradient."""
+    net = ConvNet(2, 2, (4, 8, 16), skips=skips).double()
+    x = torch.randn(3, 2, 16, 16, dtype=torch.float64)
+    out = net(x)
+    assert out.shape == x.shape
+    out.square().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    with pytest.raises(ValueError, match="not divisible"):
+        net(torch.randn(1, 2, 10, 10, dtype=torch.float64))
+
+
+def test_convnet_is_translation_equivariant_with_periodic_padding():
+    """Circular padding: shifting a periodic field by one coarse cell shifts the output."""
+    net = ConvNet(2, 2, (4, 8), skips=True, periodic=True).double()
+    x = torch.randn(1, 2, 16, 16, dtype=torch.float64)
+    assert torch.allclose(net(x.roll(2, -1)), net(x).roll(2, -1), atol=1e-12)
+
+
+def rd_pairs(n=16, steps=6):
+    g = torch.Generator().manual_seed(1)
+    u0 = torch.randn(2, 2, n, n, generator=g, dtype=torch.float64)
+    traj = rd.simulate(u0, steps, 0.01, 0.1)
+    y = rd.correction_pairs(traj, 0.01, 0.1)
+    return traj, traj[:, :-1].reshape(-1, 2, n, n), y.reshape(-1, 2, n, n)
+
+
+def test_tr_with_zero_penalty_equals_ols():
+    """λ = 0: the TR objective is the OLS one; same seed -> identical weights."""
+    _, u, y = rd_pairs()
+    step = CorrectionStep(0.01, 0.1)
+    tr = tr_coefficients(torch.randn_like(u), step.drift(u))
+    models = []
+    for spec in (ClosureSpec("ols", epochs=3, batch=4),
+                 ClosureSpec("tr", epochs=3, batch=4, lam=0.0)):
+        torch.manual_seed(0)
+        net = ConvNet(2, 2, (4, 8)).double()
+        fit_closure(net, u, y, spec, tr=tr, seed=3, log=lambda *_: None)
+        models.append(net.state_dict())
+    assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
+
+
+def test_estimators_differ_and_validate():
+    _, u, y = rd_pairs()
+    with pytest.raises(ConfigError, match="estimator 'sgd'"):
+        ClosureSpec("sgd")
+    with pytest.raises(ConfigError, match="needs tr="):
+        fit_closure(ConvNet(2, 2, (4, 8)).double(), u, y, ClosureSpec("tr", epochs=1))
+    finals = {}
+    for est in ("ols", "mols", "aols"):
+        torch.manual_seed(0)
+        net = ConvNet(2, 2, (4, 8)).double()
+        hist = fit_closure(net, u, y, ClosureSpec(est, epochs=2, batch=4, weight_decay=0.1,
+                                                  noise=0.5), seed=3)
+        finals[est] = hist["mse"][-1]
+    assert len(set(finals.values())) == 3
+
+
+def test_trained_tr_matches_the_closed_form_on_the_linear_problem():
+    """Gradient descent on the TR objective (normals n = e2, the exact ∇F of the
+    stable manifold R x {0}) reaches the closed form of Proposition 3.1 (λ_eq23 = λ d)."""
+    ds = linear.solve(1, trajectories=10, steps=50, noise=1e-3)
+    U = ds["u"].values[:, :-1].reshape(-1, 2)
+    Y = ds["unresolved"].values[:, :-1].reshape(-1, 2)
+    A, B = ds["A"].values, ds["B"].values
+    lam = 5.0
+    u, y = torch.as_tensor(U), torch.as_tensor(Y)
+    n = torch.zeros_like(u)
+    n[:, 1] = 1.0
+    tr = tr_coefficients(n, u @ torch.as_tensor(A - np.eye(2)).T)
+    model = torch.nn.Linear(2, 2, bias=False).double()
+    torch.nn.init.zeros_(model.weight)
+    fit_closure(model, u, y, ClosureSpec("tr", epochs=3000, lr=3e-2, batch=len(u), lam=lam,
+                                         patience=50), tr=tr, seed=0)
+    closed = lt.tangent_regularized(U.T, Y.T, A, B, lam * 2)
+    err = np.abs(model.weight.detach().numpy() - closed).max()
+    assert err < 1e-6, f"max |C_trained - C_closed| = {err:.2e}"
+
+
+def test_exact_closure_reproduces_the_fine_trajectory():
+    """Hybrid rollout with the exact unresolved part y(u) = f_fine(u) - I f_coarse R(u)
+    reproduces the fine FitzHugh–Nagumo trajectory to round-off."""
+    traj, _, _ = rd_pairs(steps=30)
+    step = CorrectionStep(0.01, 0.1)
+    out = rollout(step, step.exact, traj[0])
+    assert out["blowup_step"] == -1
+    assert float(out["rel_error"].max()) < 1e-12
+    zero = rollout(step, lambda u: torch.zeros_like(u), traj[0])
+    assert float(zero["rel_error"][-1]) > 1e-3  # without the closure it drifts
+
+
+def test_blowup_is_recorded_not_raised():
+    traj, _, _ = rd_pairs(steps=10)
+    step = CorrectionStep(0.01, 0.1)
+    out = rollout(step, lambda u: 1e3 * u, traj[0], cap=10.0,
+                  distance=lambda u: u.flatten(1).norm(dim=1))
+    k = out["blowup_step"]
+    assert 0 < k <= 10 and torch.isinf(out["rel_error"][k:]).all()
+    assert torch.isfinite(out["rel_error"][:k]).all() and torch.isnan(out["shift"][k:]).all()
+
+
+def test_manifold_fit_reduces_reconstruction_error():
+    _, u, _ = rd_pairs()
+    torch.manual_seed(0)
+    m = Manifold(ConvNet(2, 2, (4, 8), skips=False).double(), epochs=5, lr=3e-3, batch=4)
+    with pytest.raises(NotFittedError):
+        m.distance(u)
+    m.fit(u.float().double())
+    assert m.loss_[-1] < m.loss_[0]
+    assert m.normals(u[:3]).shape == u[:3].shape
