@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/lasdi_toy.py
 	$(PY) benchmarks/vlasov_fom.py
 	$(PY) benchmarks/fom_datasets.py
+	$(PY) benchmarks/hybrid_closures.py
 
 clean:
 	rm -rf results .snakemake

@@ -1,0 +1,69 @@
+"""Benchmark: seconds per training epoch of the four closure estimators, in one run.
+
+FitzHugh–Nagumo coarse–fine pairs at the paper's fine grid N = 64 (γ = 0.05),
+the U-Net surrogate, precomputed manifold normals (random unit fields here:
+the cost does not depend on their values).  The ratio TR / OLS is the number
+the TR design is judged by (the penalty is one dot product per sample).
+Writes ``results/benchmarks/hybrid_closures.csv``.
+
+    python benchmarks/hybrid_closures.py [--samples 256] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from romflow import tables
+from romflow.device import set_threads
+from romflow.fom import reaction_diffusion as rd
+from romflow.hybrid.closures import ESTIMATORS, ClosureSpec, fit_closure, tr_coefficients
+from romflow.hybrid.networks import ConvNet
+from romflow.hybrid.simulate import CorrectionStep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--grid", type=int, default=64)
+    ap.add_argument("--samples", type=int, default=256)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "results/benchmarks/hybrid_closures.csv"))
+    args = ap.parse_args()
+    set_threads(args.threads)
+    ds = rd.solve(0.05, args.grid, trajectories=1, steps=args.samples, warmup=200)
+    u = torch.as_tensor(ds["u"].values[0, :-1])
+    y = torch.as_tensor(ds["unresolved"].values[0, :-1])
+    n = torch.randn_like(u)
+    n /= n.flatten(1).norm(dim=1)[:, None, None, None]
+    tr = tr_coefficients(n, CorrectionStep(0.01, 0.05).drift(u.double()).float())
+    def seconds_per_epoch(est, epochs):
+        torch.manual_seed(0)
+        net = ConvNet(2, 2, (16, 32, 64))
+        t0 = time.perf_counter()
+        fit_closure(net, u, y, ClosureSpec(est, epochs=epochs, batch=args.batch), tr=tr,
+                    log=lambda *_: None)
+        return (time.perf_counter() - t0) / epochs
+
+    seconds_per_epoch("ols", 1)  # warm-up: allocator and kernel caches, untimed
+    rows = []
+    for est in ESTIMATORS:
+        best = min(seconds_per_epoch(est, args.epochs) for _ in range(2))
+        rows.append({"benchmark": f"{est}_seconds_per_epoch", "value": best, "unit": "s"})
+    per = {r["benchmark"].split("_")[0]: r["value"] for r in rows}
+    rows.append({"benchmark": "tr_over_ols_ratio", "value": per["tr"] / per["ols"], "unit": "1"})
+    table = pd.DataFrame(rows).assign(grid=args.grid, samples=args.samples, batch=args.batch,
+                                      threads=args.threads, torch=torch.__version__)
+    tables.write_csv(table, args.out)
+    print(table[["benchmark", "value", "unit"]].to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
