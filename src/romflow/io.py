@@ -53,6 +53,7 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
                    "blowup_step": (PARAM,)},
     "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM)},
     "pairs": {"u": (TRAJECTORY, STEP), "unresolved": (TRAJECTORY, STEP)},
+    "linear_sweep": {"trajectory_error": ("estimator", "lam", "draw", STEP)},
 }
 
 #: Global attributes every file carries.

@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 
 from romflow import io  # noqa: E402
 
-__all__ = ["save", "loss_and_latent", "reconstruction", "errors_over_time"]
+__all__ = ["save", "loss_and_latent", "reconstruction", "errors_over_time",
+           "linear_error_vs_step", "linear_terminal_vs_lambda"]
 
 
 def save(fig, path) -> Path:
@@ -111,4 +112,43 @@ def errors_over_time(errors: dict, *, scale: str, path) -> Path:
     axes[0, -1].legend(fontsize=7)
     fig.suptitle(f"{first.attrs['problem']}: relative error per parameter (scale: {scale})")
     fig.tight_layout()
+    return save(fig, path)
+
+
+def linear_error_vs_step(sweep, lambdas, *, scale: str, path) -> Path:
+    """Hybrid paper Fig. 6: trajectory error vs step (median over draws) for OLS and TR at
+    several λ, with the stable and unstable rates of F drawn from the initial error."""
+    err = sweep["trajectory_error"]
+    steps = sweep["step"].values
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ols = err.sel(estimator="ols").isel(lam=0).median("draw").values
+    ax.semilogy(steps, ols, "k", lw=2, label="OLS")
+    for lam in lambdas:
+        tr = err.sel(estimator="tr").sel(lam=lam, method="nearest").median("draw").values
+        ax.semilogy(steps, tr, label=f"TR, λ = {lam:g}")
+    e1 = float(ols[1]) if ols[1] > 0 else 1e-6
+    for rate, style in ((sweep.attrs["stable_rate"], ":"), (sweep.attrs["unstable_rate"], "--")):
+        ax.semilogy(steps[1:], e1 * rate ** (steps[1:] - 1.0), "k" + style, lw=1,
+                    label=f"rate {rate:g}^k")
+    ax.set(xlabel="step k", ylabel="trajectory error ||û_k - u_k|| (median over draws)",
+           title=f"linear toy: error vs step (scale: {scale})")
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def linear_terminal_vs_lambda(sweep, *, scale: str, path) -> Path:
+    """Hybrid paper Fig. 7: terminal error vs λ for OLS, mOLS and TR, mean ± std over draws
+    (geometric mean and spread, since the errors span decades)."""
+    err = sweep["trajectory_error"].isel(step=-1)
+    lam = sweep["lam"].values
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in sweep["estimator"].values:
+        logs = np.log10(np.clip(err.sel(estimator=name).values, 1e-300, None))  # (lam, draw)
+        mean, std = logs.mean(1), logs.std(1)
+        ax.plot(lam, 10**mean, "o-", label=name.upper() if name != "mols" else "mOLS")
+        ax.fill_between(lam, 10 ** (mean - std), 10 ** (mean + std), alpha=0.2)
+    ax.set(xscale="log", yscale="log", xlabel="penalty λ",
+           ylabel="terminal error ||û_K - u_K|| (geometric mean ± std)",
+           title=f"linear toy: terminal error vs λ (scale: {scale})")
+    ax.legend(fontsize=8)
     return save(fig, path)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from romflow import io
 
-__all__ = ["errors_table", "write_csv", "errors_latex"]
+__all__ = ["errors_table", "write_csv", "errors_latex", "linear_terminal_table"]
 
 
 def errors_table(errors: dict, scale: str) -> pd.DataFrame:
@@ -81,3 +81,22 @@ def errors_latex(table: pd.DataFrame, paper: dict, path, *, caption: str) -> Pat
     text = (f"% {caption}\n% scale: {scale}; max over time of the relative l2 error, "
             "eq. (25) of the mLaSDI paper\n" + "\n".join(lines) + "\n")
     return _atomic_text(text, path)
+
+
+def linear_terminal_table(sweep, scale: str) -> pd.DataFrame:
+    """Terminal trajectory error per estimator and λ: mean, std, median, min, max over
+    draws (the hybrid paper's Fig. 7 as numbers)."""
+    err = sweep["trajectory_error"].isel(step=-1)
+    rows = []
+    for name in sweep["estimator"].values:
+        for lam in sweep["lam"].values:
+            e = err.sel(estimator=name, lam=lam).values
+            rows.append({"estimator": str(name), "lam": float(lam), "draws": e.size,
+                         "terminal_error_mean": float(np.mean(e)),
+                         "terminal_error_std": float(np.std(e)),
+                         "terminal_error_median": float(np.median(e)),
+                         "terminal_error_min": float(np.min(e)),
+                         "terminal_error_max": float(np.max(e)),
+                         "steps": int(sweep.sizes[io.STEP] - 1), "scale": scale,
+                         "config_digest": sweep.attrs["config_digest"]})
+    return pd.DataFrame(rows)

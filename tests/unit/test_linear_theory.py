@@ -75,3 +75,20 @@ def test_rollout_with_the_true_map_is_exact():
     u = lt.rollout(A, B, C, np.array([1.0, 0.0]), 50)
     assert np.allclose(u[-1], np.linalg.matrix_power(linear.F, 50) @ [1.0, 0.0])
     assert lt.trajectory_error(A, B, C, C, np.array([1.0, 0.0]), 10).max() == 0
+
+
+def test_sweep_dataset_and_its_consistency():
+    """sweep() evaluates every estimator × λ × draw; OLS ignores λ, TR at tiny λ is OLS,
+    and the errors start at 0 (rollouts start from the true state)."""
+    from romflow import io
+
+    pairs = [linear.solve(d, trajectories=4, steps=20) for d in range(3)]
+    ds = lt.sweep(pairs, [1e-12, 1.0, 100.0])
+    io.validate(ds, "linear_sweep")
+    err = ds["trajectory_error"]
+    assert err.dims == ("estimator", "lam", "draw", "step") and err.shape == (3, 3, 3, 21)
+    assert np.allclose(err.sel(estimator="ols").values, err.sel(estimator="ols").values[:1])
+    assert np.allclose(err.sel(estimator="tr").isel(lam=0), err.sel(estimator="ols").isel(lam=0),
+                       rtol=1e-6, atol=1e-12)
+    assert (err.isel(step=0) == 0).all()
+    assert ds.attrs["stable_rate"] == 0.95 and ds.attrs["unstable_rate"] == 1.2

@@ -94,6 +94,12 @@ def test_hybrid_fom_pairs(workdir):
     vl = io.open_dataset(workdir / "results/vlasov/fom.nc", "fom")
     assert vl["u"].dims == ("param", "time", "x", "v") and list(vl["split"].values).count(
         "train") == 4
+    sweep = io.open_dataset(workdir / "results/linear/sweep.nc", "linear_sweep")
+    assert sweep.sizes["draw"] == 2 and sweep.sizes["estimator"] == 3
+    table = pd.read_csv(workdir / "results/linear/tables/terminal_error.csv")
+    assert set(table.estimator) == {"ols", "mols", "tr"} and (table.scale == "test").all()
+    for fig in ("fig6_error_vs_step", "fig7_terminal_vs_lambda"):
+        assert (workdir / "results/linear/figures" / f"{fig}.png").stat().st_size > 10_000
     wake = io.open_dataset(workdir / "results/wake/fom.nc", "fom")
     assert wake["u"].dims == ("param", "time", "point") and wake.sizes["point"] == 66
 

@@ -76,6 +76,12 @@ def per_model(name):
     return lambda wc: {m: f"{RESULTS}/{wc.problem}/{m}/{name}" for m in models(wc.problem)}
 
 
+def linear_outputs():
+    return [f"{RESULTS}/linear/tables/terminal_error.csv",
+            f"{RESULTS}/linear/figures/fig6_error_vs_step.png",
+            f"{RESULTS}/linear/figures/fig7_terminal_vs_lambda.png"]
+
+
 def hybrid_cases(problem):
     """Case names of a hybrid problem: one per sweep point of its FOM section."""
     fom = CFG[problem]["fom"]
@@ -93,6 +99,8 @@ def all_outputs():
             out += lasdi_report_outputs(problem)
         if problem in FOM_ONLY_PROBLEMS:
             out.append(f"{RESULTS}/{problem}/fom.nc")
-        if problem in HYBRID_PROBLEMS:
+        if problem == "linear":
+            out += linear_outputs()
+        elif problem in HYBRID_PROBLEMS:
             out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
     return out
