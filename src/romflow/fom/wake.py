@@ -154,9 +154,6 @@ def solve(nu_train, nu_test=(), *, nx=100, ny=200, spinup=10.0, duration=1.0, sn
                             scheme="MAC grid, SSP-RK3 with a projection per stage, "
                                    "Brinkman penalization of the cylinder",
                             config=config, parameters="nu", grid=f"{nx}x{ny}", dt=dt,
-                            reynolds=json_list(DIAMETER * SPEED / nus),
+                            reynolds=[round(float(r), 4) for r in DIAMETER * SPEED / nus],
                             verified_by=VERIFIED_BY))
 
-
-def json_list(a) -> str:
-    return "[" + ", ".join(f"{x:.4g}" for x in np.atleast_1d(a)) + "]"
