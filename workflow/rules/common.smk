@@ -82,14 +82,29 @@ def linear_outputs():
             f"{RESULTS}/linear/figures/fig7_terminal_vs_lambda.png"]
 
 
-def hybrid_cases(problem):
-    """Case names of a hybrid problem: one per sweep point of its FOM section."""
+def hybrid_case_table(problem):
+    """Case name -> the sweep values it stands for, for one hybrid problem."""
     fom = CFG[problem]["fom"]
     if problem == "linear":
-        return [f"draw{d}" for d in range(fom["draws"])]
+        return {f"draw{d}": {"draw": d} for d in range(fom["draws"])}
     if problem == "channel":
-        return [f"n{nx}x{ny}_re{re:g}" for nx, ny in fom["grids"] for re in fom["reynolds"]]
-    return [f"n{n}_gamma{g:.2f}" for n in fom["grids"] for g in fom["gammas"]]
+        return {f"n{nx}x{ny}_re{re:g}": {"nx": nx, "ny": ny, "reynolds": re}
+                for nx, ny in fom["grids"] for re in fom["reynolds"]}
+    return {f"n{n}_gamma{g:.2f}": {"n": n, "gamma": g}
+            for n in fom["grids"] for g in fom["gammas"]}
+
+
+def hybrid_cases(problem):
+    return list(hybrid_case_table(problem))
+
+
+def case_params(wc):
+    """Sweep values of a {problem}/{case} pair; unknown cases stop with a clear error."""
+    table = hybrid_case_table(wc.problem)
+    if wc.case not in table:
+        raise WorkflowError(f"case {wc.case!r} of {wc.problem} is not configured; "
+                            f"configured: {sorted(table)}")
+    return table[wc.case]
 
 
 def all_outputs():

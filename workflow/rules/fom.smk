@@ -27,6 +27,7 @@ rule fom_pairs:
         pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
     params:
         fom=lambda wc: CFG[wc.problem]["fom"],
+        case=case_params,
         seed=CFG["seed"],
     log:
         f"{LOGS}/{{problem}}/{{case}}/fom.log",

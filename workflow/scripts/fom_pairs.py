@@ -1,7 +1,5 @@
 """Rule fom_pairs: states and unresolved parts of one case of a hybrid problem."""
 
-import re
-
 from romflow import io
 from romflow.fom import channel, linear, reaction_diffusion
 from romflow.workflow import rule_context
@@ -12,34 +10,28 @@ def every(n, ctx):
     return lambda k, *_: k % n == 0 and ctx.log(f"step {k}")
 
 
-def rd(case, p, seed):
-    n, gamma = re_match(r"n(\d+)_gamma([0-9.]+)", case)
-    return reaction_diffusion.solve(float(gamma), int(n), trajectories=p["trajectories"],
-                                    steps=p["steps"], warmup=p["warmup"], dt=p["dt"],
-                                    seed=seed, unresolved=p["unresolved"], config=p,
+def rd(c, p, seed, ctx):
+    return reaction_diffusion.solve(float(c["gamma"]), int(c["n"]),
+                                    trajectories=p["trajectories"], steps=p["steps"],
+                                    warmup=p["warmup"], dt=p["dt"], seed=seed,
+                                    unresolved=p["unresolved"], config=p,
                                     progress=every(200, ctx))
 
 
-def lin(case, p, seed):
-    draw = int(re_match(r"draw(\d+)", case)[0])
-    return linear.solve(draw, trajectories=p["trajectories"], steps=p["steps"],
+def lin(c, p, seed, ctx):
+    return linear.solve(int(c["draw"]), trajectories=p["trajectories"], steps=p["steps"],
                         noise=p["noise"], config=p)
 
 
-def chan(case, p, seed):
-    nx, ny, reynolds = re_match(r"n(\d+)x(\d+)_re([0-9.]+)", case)
-    return channel.solve(float(reynolds), int(nx), int(ny), trajectories=p["trajectories"],
-                         steps=p["steps"], warmup=p["warmup"], dt=p["dt"], seed=seed,
-                         config=p, progress=every(200, ctx))
-
-
-def re_match(pattern, case):
-    return re.fullmatch(pattern, case).groups()
+def chan(c, p, seed, ctx):
+    return channel.solve(float(c["reynolds"]), int(c["nx"]), int(c["ny"]),
+                         trajectories=p["trajectories"], steps=p["steps"], warmup=p["warmup"],
+                         dt=p["dt"], seed=seed, config=p, progress=every(200, ctx))
 
 
 with rule_context(snakemake) as ctx:
-    wc = snakemake.wildcards
+    wc, par = snakemake.wildcards, snakemake.params
     solver = {"rd": rd, "linear": lin, "channel": chan}[wc.problem]
-    ds = solver(wc.case, snakemake.params.fom, snakemake.params.seed)
+    ds = solver(par.case, par.fom, par.seed, ctx)
     ctx.log(f"{wc.problem}/{wc.case}: {dict(ds.sizes)}")
     io.write_dataset(ds, snakemake.output.pairs, "pairs")
