@@ -11,7 +11,7 @@ from romflow.hybrid import linear_theory as lt
 from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
-from romflow.hybrid.simulate import CorrectionStep, rollout
+from romflow.hybrid.simulate import CorrectionStep, resolved_step, rollout
 
 
 class Linear(torch.nn.Module):
@@ -106,7 +106,7 @@ def test_estimators_differ_and_validate():
 
 def test_trained_tr_matches_the_closed_form_on_the_linear_problem():
     """Gradient descent on the TR objective (normals n = e2, the exact ∇F of the
-    stable manifold R x {0}) reaches the closed form of Proposition 3.1 (λ_eq23 = λ d)."""
+    stable manifold R x {0}) reaches the closed form of Proposition 3.1 (same λ)."""
     ds = linear.solve(1, trajectories=10, steps=50, noise=1e-3)
     U = ds["u"].values[:, :-1].reshape(-1, 2)
     Y = ds["unresolved"].values[:, :-1].reshape(-1, 2)
@@ -120,7 +120,7 @@ def test_trained_tr_matches_the_closed_form_on_the_linear_problem():
     torch.nn.init.zeros_(model.weight)
     fit_closure(model, u, y, ClosureSpec("tr", epochs=3000, lr=3e-2, batch=len(u), lam=lam,
                                          patience=50), tr=tr, seed=0)
-    closed = lt.tangent_regularized(U.T, Y.T, A, B, lam * 2)
+    closed = lt.tangent_regularized(U.T, Y.T, A, B, lam)
     err = np.abs(model.weight.detach().numpy() - closed).max()
     assert err < 1e-6, f"max |C_trained - C_closed| = {err:.2e}"
 
@@ -156,3 +156,20 @@ def test_manifold_fit_reduces_reconstruction_error():
     m.fit(u.float().double())
     assert m.loss_[-1] < m.loss_[0]
     assert m.normals(u[:3]).shape == u[:3].shape
+
+
+def test_reaction_step_replays_the_trajectory_and_its_adjoint_is_exact():
+    """Section 2.3 variant: diffusion resolved, y = φ(u); the exact closure replays
+    the Crank-Nicolson trajectory, and <B y, n> = <y, Bᵀ n> (adjoint identity)."""
+    traj, u, _ = rd_pairs()
+    step = resolved_step("rd", {"unresolved": "reaction", "dt": 0.01, "gamma": 0.1})
+    out = rollout(step, step.exact, traj[0])
+    assert float(out["rel_error"].max()) < 1e-12
+    g = torch.Generator().manual_seed(1)
+    y, n = (torch.randn(u.shape, generator=g, dtype=u.dtype) for _ in range(2))
+    lhs = (step.coupling(y) * n).sum()
+    rhs = (y * step.coupling_adjoint(n)).sum()
+    assert torch.isclose(lhs, rhs, rtol=1e-12)
+    assert torch.allclose(step(u, y), u + step.drift(u) + step.coupling(y))
+    with pytest.raises(ValueError, match="allowed: rd"):
+        resolved_step("vlasov", {})

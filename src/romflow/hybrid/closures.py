@@ -3,10 +3,10 @@
 Hybrid-simulation paper, sections 3–4.  A surrogate φθ(u) ≈ y is trained on
 pairs (u_i, y_i) by
 
-    OLS   MSE(φθ(u), y)
-    mOLS  MSE with Adam weight decay
-    aOLS  MSE on inputs u + σ ξ, ξ ~ N(0, I) drawn afresh every epoch
-    TR    MSE + λ mean_i (n_iᵀ L(u_i, φθ(u_i)))²                            (eq. 21)
+    OLS   mean_i ||φθ(u_i) - y_i||²
+    mOLS  the same with Adam weight decay
+    aOLS  the same on inputs u_i + σ ξ, ξ ~ N(0, I) drawn afresh every epoch
+    TR    mean_i ||φθ(u_i) - y_i||² + λ mean_i (n_iᵀ L(u_i, φθ(u_i)))²      (eq. 21, 23)
 
 with n_i = ∇F(u_i) the manifold normals (:mod:`romflow.hybrid.manifold`) and L
 the hybrid velocity of the resolved step.  Every resolved step here is affine
@@ -14,9 +14,8 @@ in the unresolved value, L(u, y) = a(u) + B y, so the TR term only needs the
 precomputed scalars c_i = n_iᵀ a(u_i) and vectors m_i = Bᵀ n_i:
 n_iᵀ L = c_i + m_iᵀ φθ(u_i), one dot product per sample.  All four share the
 optimizer (Adam), the schedule (ReduceLROnPlateau on the epoch loss) and the
-epoch budget.  MSE averages over samples and components; the TR term over
-samples, so with d output components this is the objective of eq. (23) with
-λ_eq23 = λ d.
+epoch budget.  Both terms are means over samples of per-sample sums over
+components, so λ is the paper's λ of eq. (23) (10 in its experiments).
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from romflow.errors import ConfigError, TrainingDivergedError
+from romflow.hybrid import checkpoint as checkpoint_io
 
 __all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "fit_closure"]
 
@@ -66,11 +66,14 @@ def tr_coefficients(normals: torch.Tensor, drift: torch.Tensor, coupling_adjoint
 
 
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
-                *, tr=None, seed: int = 0, log=print) -> dict:
+                *, tr=None, seed: int = 0, log=print, checkpoint=None,
+                checkpoint_every: int = 0) -> dict:
     """Train ``model`` (u -> y) with ``spec.estimator``; returns the loss history.
 
     ``tr = (c, m)`` from :func:`tr_coefficients` is required for TR.  Shuffling,
-    the aOLS noise and the initial weights are all seeded.
+    the aOLS noise and the initial weights are all seeded.  With ``checkpoint``
+    (a path) the full training state is saved every ``checkpoint_every`` epochs
+    and training resumes from it, giving the same weights as an uninterrupted run.
     """
     if spec.estimator == "tr" and tr is None:
         raise ConfigError("the TR estimator needs tr=(c, m) from tr_coefficients")
@@ -80,7 +83,9 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=spec.patience)
     history = {"loss": [], "mse": [], "tr": []}
     n = u.shape[0]
-    for epoch in range(spec.epochs):
+    start_epoch = checkpoint_io.resume(checkpoint, model, opt, sched, gen, history, log)
+    report = max(1, spec.epochs // 20)
+    for epoch in range(start_epoch, spec.epochs):
         inputs = u
         if spec.estimator == "aols":
             inputs = u + spec.noise * torch.randn(u.shape, generator=gen, dtype=u.dtype)
@@ -89,7 +94,7 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
         for start in range(0, n, spec.batch):
             idx = order[start:start + spec.batch]
             pred = model(inputs[idx])
-            mse = torch.mean((pred - y[idx]) ** 2)
+            mse = torch.mean(((pred - y[idx]) ** 2).flatten(1).sum(1))
             pen = torch.zeros((), dtype=mse.dtype)
             if spec.estimator == "tr":
                 c, m = tr
@@ -108,4 +113,9 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
         sched.step(loss)
         for key, val in zip(("loss", "mse", "tr"), (loss, mse, pen)):
             history[key].append(val)
+        if (epoch + 1) % report == 0 or epoch + 1 == spec.epochs:
+            log(f"{spec.estimator} epoch {epoch + 1}/{spec.epochs}: loss {loss:.4e} "
+                f"(mse {mse:.4e}, tr {pen:.4e}), lr {opt.param_groups[0]['lr']:.1e}")
+        if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+            checkpoint_io.save(checkpoint, model, opt, sched, gen, history, epoch + 1)
     return history

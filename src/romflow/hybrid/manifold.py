@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from romflow.errors import NotFittedError
+from romflow.errors import NotFittedError, TrainingDivergedError
+from romflow.hybrid import checkpoint as checkpoint_io
 
 __all__ = ["distance", "normals", "Manifold"]
 
@@ -45,24 +46,39 @@ class Manifold:
         self.autoencoder = autoencoder
         self.epochs, self.lr, self.batch, self.seed = epochs, lr, batch, seed
 
-    def fit(self, states: torch.Tensor, log=print) -> "Manifold":
-        """Minimize the mean squared reconstruction error over ``states``."""
+    def fit(self, states: torch.Tensor, log=print, checkpoint=None,
+            checkpoint_every: int = 0) -> "Manifold":
+        """Minimize the mean squared reconstruction error over ``states``.
+
+        With ``checkpoint`` (a path) the training state is saved every
+        ``checkpoint_every`` epochs and a rerun resumes from it.
+        """
         gen = torch.Generator().manual_seed(self.seed)
         opt = torch.optim.Adam(self.autoencoder.parameters(), lr=self.lr)
-        self.loss_ = []
-        for epoch in range(self.epochs):
+        history = {"loss": []}
+        start = checkpoint_io.resume(checkpoint, self.autoencoder, opt, None, gen, history, log)
+        report = max(1, self.epochs // 20)
+        for epoch in range(start, self.epochs):
             order = torch.randperm(states.shape[0], generator=gen)
             total = 0.0
-            for start in range(0, states.shape[0], self.batch):
-                x = states[order[start:start + self.batch]]
+            for first in range(0, states.shape[0], self.batch):
+                x = states[order[first:first + self.batch]]
                 loss = torch.mean((self.autoencoder(x) - x) ** 2)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"manifold loss not finite at epoch {epoch + 1}")
+                    raise TrainingDivergedError(f"manifold autoencoder: reconstruction loss "
+                                                f"not finite at epoch {epoch + 1}")
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * x.shape[0]
-            self.loss_.append(total / states.shape[0])
+            history["loss"].append(total / states.shape[0])
+            if (epoch + 1) % report == 0 or epoch + 1 == self.epochs:
+                log(f"autoencoder epoch {epoch + 1}/{self.epochs}: "
+                    f"loss {history['loss'][-1]:.4e}")
+            if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                checkpoint_io.save(checkpoint, self.autoencoder, opt, None, gen, history,
+                                   epoch + 1)
+        self.loss_ = history["loss"]
         self.autoencoder.eval()
         return self
 

@@ -23,6 +23,10 @@ def _conv(c_in, c_out, k, stride, periodic):
                      padding_mode="circular" if periodic else "zeros")
 
 
+def _norm(c, batchnorm):
+    return nn.BatchNorm2d(c) if batchnorm else nn.Identity()
+
+
 class ConvNet(nn.Module):
     """U-Net (``skips=True``) or convolutional autoencoder (``skips=False``).
 
@@ -34,19 +38,35 @@ class ConvNet(nn.Module):
         Output channels (the unresolved field's components).
     widths : sequence of int
         Feature widths per level, finest first; ``len(widths) - 1`` halvings.
+    batchnorm : bool
+        Batch normalization after every down- and up-sampling convolution, as in
+        the paper's appendix.  In ``eval()`` mode it uses the running statistics,
+        so samples stay independent (the per-sample normals need that).
+    in_scale, out_scale : float
+        The network sees ``x / in_scale`` and its output is multiplied by
+        ``out_scale`` (the data's standard deviations, so that training works on
+        unit-scale numbers); stored as buffers, so they travel with the weights.
     """
 
     def __init__(self, channels: int, out_channels: int, widths=(16, 32, 64), *,
-                 skips: bool = True, periodic: bool = True):
+                 skips: bool = True, periodic: bool = True, batchnorm: bool = False,
+                 in_scale: float = 1.0, out_scale: float = 1.0):
         super().__init__()
+        if not (in_scale > 0 and out_scale > 0):
+            raise ValueError(f"in_scale={in_scale}, out_scale={out_scale}: must be > 0")
+        self.register_buffer("in_scale", torch.tensor(float(in_scale)))
+        self.register_buffer("out_scale", torch.tensor(float(out_scale)))
         self.skips = skips
         w = list(map(int, widths))
         self.inlet = nn.Sequential(_conv(channels, w[0], 3, 1, periodic), nn.GELU())
-        self.down = nn.ModuleList(nn.Sequential(_conv(a, b, 4, 2, periodic), nn.GELU(),
-                                                _conv(b, b, 3, 1, periodic), nn.GELU())
+        bn = bool(batchnorm)
+        self.down = nn.ModuleList(nn.Sequential(_conv(a, b, 4, 2, periodic), _norm(b, bn),
+                                                nn.GELU(), _conv(b, b, 3, 1, periodic),
+                                                nn.GELU())
                                   for a, b in zip(w[:-1], w[1:]))
         self.up = nn.ModuleList(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                              _conv(b, a, 3, 1, periodic), nn.GELU())
+                                              _conv(b, a, 3, 1, periodic), _norm(a, bn),
+                                              nn.GELU())
                                 for a, b in zip(w[:-1], w[1:]))
         self.merge = nn.ModuleList(_conv(2 * a if skips else a, a, 3, 1, periodic)
                                    for a in w[:-1])
@@ -74,4 +94,4 @@ class ConvNet(nn.Module):
         if x.shape[-1] % 2**self.levels or x.shape[-2] % 2**self.levels:
             raise ValueError(f"field {tuple(x.shape[-2:])} is not divisible by "
                              f"2**{self.levels}")
-        return self.decode(self.encode(x))
+        return self.decode(self.encode(x / self.in_scale)) * self.out_scale

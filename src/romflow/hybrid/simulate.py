@@ -16,7 +16,7 @@ import torch
 
 from romflow.fom import reaction_diffusion as rd
 
-__all__ = ["rollout", "CorrectionStep"]
+__all__ = ["rollout", "CorrectionStep", "ReactionStep", "resolved_step"]
 
 
 class CorrectionStep:
@@ -33,9 +33,60 @@ class CorrectionStep:
         """a(u) in L(u, y) = a(u) + y."""
         return rd.coarse_step(u, self.dt, self.gamma) - u
 
+    coupling_adjoint = None  # B = I: Bᵀ n = n
+
     def exact(self, u: torch.Tensor) -> torch.Tensor:
         """The exact unresolved part y(u) = f_fine(u) - I(f_coarse(R(u)))."""
         return rd.cn_step(u, self.dt, self.gamma) - rd.coarse_step(u, self.dt, self.gamma)
+
+
+class ReactionStep:
+    """Resolved step of the partially known FitzHugh–Nagumo model (section 2.3):
+    Crank–Nicolson diffusion with the unknown reaction y explicit,
+    u_{k+1} = (I - dt/2 DΔ)⁻¹ [(I + dt/2 DΔ) u_k + dt y_k], so L(u, y) = a(u) + B y
+    with B = dt (I - dt/2 DΔ)⁻¹, a symmetric operator (Bᵀ = B)."""
+
+    def __init__(self, dt: float, gamma: float):
+        self.dt, self.gamma = dt, gamma
+
+    def _solve(self, field: torch.Tensor) -> torch.Tensor:
+        n = field.shape[-1]
+        lam = (rd._diffusivities(self.gamma, field)
+               * rd.laplacian_symbol(n).to(field.device, field.dtype))
+        return torch.fft.irfft2(torch.fft.rfft2(field) / (1 - 0.5 * self.dt * lam),
+                                s=field.shape[-2:])
+
+    def __call__(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return rd.cn_step(u, self.dt, self.gamma, source=None) + self.coupling(y)
+
+    def drift(self, u: torch.Tensor) -> torch.Tensor:
+        return rd.cn_step(u, self.dt, self.gamma, source=None) - u
+
+    def coupling(self, y: torch.Tensor) -> torch.Tensor:
+        """B y."""
+        return self.dt * self._solve(y)
+
+    coupling_adjoint = coupling  # B is symmetric
+
+    def exact(self, u: torch.Tensor) -> torch.Tensor:
+        return rd.reaction(u)
+
+
+def resolved_step(problem: str, attrs: dict):
+    """The resolved step of a hybrid problem, from its pairs file's attributes.
+
+    A new problem (e.g. the channel's learned pressure solve) adds a step class
+    with ``__call__(u, y)``, ``drift(u)``, ``coupling_adjoint`` (Bᵀ, None for
+    B = I) and ``exact(u)``
+    and a branch here; the rules do not change.
+    """
+    if problem == "rd":
+        kind = attrs.get("unresolved", "correction")
+        cls = {"correction": CorrectionStep, "reaction": ReactionStep}.get(kind)
+        if cls is None:
+            raise ValueError(f"rd pairs: unresolved = {kind!r}; allowed: correction, reaction")
+        return cls(float(attrs["dt"]), float(attrs["gamma"]))
+    raise ValueError(f"no resolved step for problem {problem!r}; allowed: rd")
 
 
 def rollout(step, closure, reference: torch.Tensor, *, distance=None, cap: float = 1e3):
