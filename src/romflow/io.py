@@ -54,6 +54,9 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM)},
     "pairs": {"u": (TRAJECTORY, STEP), "unresolved": (TRAJECTORY, STEP)},
     "linear_sweep": {"trajectory_error": ("estimator", "lam", "draw", STEP)},
+    "normals": {"normal": (TRAJECTORY, STEP), "distance": (TRAJECTORY, STEP)},
+    "rollout": {"rel_error": (TRAJECTORY, STEP), "shift": (TRAJECTORY, STEP),
+                "blowup_step": (TRAJECTORY,)},
 }
 
 #: Global attributes every file carries.

@@ -14,7 +14,10 @@ import numpy as np  # noqa: E402
 from romflow import io  # noqa: E402
 
 __all__ = ["save", "loss_and_latent", "reconstruction", "errors_over_time",
-           "linear_error_vs_step", "linear_terminal_vs_lambda"]
+           "linear_error_vs_step", "linear_terminal_vs_lambda", "hybrid_snapshots",
+           "hybrid_error_and_shift"]
+
+_NAMES = {"ols": "OLS", "mols": "mOLS", "aols": "aOLS", "tr": "TR"}
 
 
 def save(fig, path) -> Path:
@@ -151,4 +154,71 @@ def linear_terminal_vs_lambda(sweep, *, scale: str, path) -> Path:
            ylabel="terminal error ||û_K - u_K|| (geometric mean ± std)",
            title=f"linear toy: terminal error vs λ (scale: {scale})")
     ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def hybrid_snapshots(rollouts: dict, *, component: int = 0, scale: str, path) -> Path:
+    """Hybrid paper Fig. 4 (top): the state at a few steps, truth and each estimator.
+
+    ``rollouts`` maps an estimator to its 'rollout' dataset (one case and split);
+    the first test trajectory is drawn, first field component.
+    """
+    names = list(rollouts)
+    first = rollouts[names[0]]
+    snaps = first["snapshot"].values
+    cols = np.unique(np.linspace(0, len(snaps) - 1, min(4, len(snaps))).round().astype(int))
+    ref = first["reference"].values[0][:, component]
+    rows = [("truth", ref)] + [(_NAMES.get(n, n), rollouts[n]["states"].values[0][:, component])
+                               for n in names]
+    lo, hi = float(np.nanmin(ref)), float(np.nanmax(ref))
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(2.4 * len(cols), 2.3 * len(rows)),
+                             squeeze=False)
+    for i, (label, fields) in enumerate(rows):
+        for j, c in enumerate(cols):
+            ax = axes[i, j]
+            field = fields[c]
+            if np.isfinite(field).all():
+                im = ax.imshow(field, origin="lower", cmap="RdBu_r", vmin=lo, vmax=hi)
+            else:
+                ax.text(0.5, 0.5, "blown up", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"step {int(snaps[c])}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(label)
+    fig.colorbar(im, ax=axes, shrink=0.6, label="u (dimensionless)")
+    a = first.attrs
+    fig.suptitle(f"{a['problem']} N = {a['grid']}, γ = {float(a['gamma']):.2f}, split "
+                 f"{a['split']}: hybrid rollouts (scale: {scale})")
+    return save(fig, path)
+
+
+def hybrid_error_and_shift(curves: dict, *, scale: str, path) -> Path:
+    """Hybrid paper Fig. 4 (bottom): relative error and distribution shift F vs step,
+    median over every test rollout with the 10-90 % band, per estimator and γ.
+
+    ``curves`` maps a γ to ``{estimator: (rel_error (n, steps+1), shift (n, steps+1))}``;
+    blown-up rollouts are +inf / NaN after the blow-up and count as above every band.
+    """
+    gammas = sorted(curves)
+    fig, axes = plt.subplots(2, len(gammas), figsize=(3.6 * len(gammas), 6.5), squeeze=False,
+                             sharex=True)
+    for j, g in enumerate(gammas):
+        for est, (err, shift) in curves[g].items():
+            steps = np.arange(err.shape[1])
+            for i, values in enumerate((err, np.where(np.isfinite(err), shift, np.inf))):
+                ax = axes[i, j]
+                med = np.quantile(values, 0.5, axis=0)
+                line, = ax.plot(steps, med, label=_NAMES.get(est, est))
+                lo, hi = np.quantile(values, 0.1, axis=0), np.quantile(values, 0.9, axis=0)
+                ax.fill_between(steps, lo, np.where(np.isfinite(hi), hi, np.nan), alpha=0.2,
+                                color=line.get_color())
+        axes[0, j].set(yscale="log", title=f"γ = {g:.2f}")
+        axes[1, j].set(yscale="log", xlabel="step k")
+    axes[0, 0].set_ylabel("relative error ||û_k - u_k|| / ||u_k||")
+    axes[1, 0].set_ylabel("distribution shift F(û_k)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"reaction-diffusion: error and distribution shift along hybrid rollouts "
+                 f"(median, 10-90 % band; scale: {scale})")
     return save(fig, path)

@@ -14,7 +14,8 @@ import pandas as pd
 
 from romflow import io
 
-__all__ = ["errors_table", "write_csv", "errors_latex", "linear_terminal_table"]
+__all__ = ["errors_table", "write_csv", "errors_latex", "linear_terminal_table",
+           "PAPER_TABLE1", "hybrid_table", "hybrid_latex"]
 
 
 def errors_table(errors: dict, scale: str) -> pd.DataFrame:
@@ -100,3 +101,87 @@ def linear_terminal_table(sweep, scale: str) -> pd.DataFrame:
                          "steps": int(sweep.sizes[io.STEP] - 1), "scale": scale,
                          "config_digest": sweep.attrs["config_digest"]})
     return pd.DataFrame(rows)
+
+
+#: Hybrid paper, Table 1: relative error at step 1000, mean over 10 splits, for
+#: γ = 0.05, 0.10, 0.15, 0.20, 0.25 (mOLS and aOLS lie between, not tabulated here).
+PAPER_TABLE1 = {
+    "gammas": (0.05, 0.10, 0.15, 0.20, 0.25),
+    64: {"ols": (84, 10.4, 9.0, 2.2, 0.68), "tr": (0.12, 0.11, 0.14, 0.19, 0.22)},
+    128: {"ols": (410, 82, 51, 4.9, 2.3), "tr": (0.28, 0.17, 0.24, 0.18, 0.19)},
+}
+
+
+def hybrid_table(rollouts, scale: str) -> pd.DataFrame:
+    """Table 1 as numbers: one row per grid, γ and estimator.
+
+    ``rollouts`` are 'rollout' datasets (one per case, split and estimator).
+    ``rel_error_mean/std`` are over the test trajectories of all splits whose
+    rollout stayed below the blow-up cap up to the last step; ``blowups`` counts
+    the others (their error is not averaged: it is unbounded).  With every
+    rollout blown up the mean and std are +inf.
+    """
+    groups: dict = {}
+    for ds in rollouts:
+        key = (int(ds.attrs["grid"]), float(ds.attrs["gamma"]), ds.attrs["estimator"])
+        g = groups.setdefault(key, {"final": [], "blow": [], "splits": set(), "digest": set()})
+        g["final"] += list(ds["rel_error"].values[:, -1])
+        g["blow"] += list(ds["blowup_step"].values)
+        g["splits"].add(int(ds.attrs["split"]))
+        g["digest"].add(ds.attrs["config_digest"])
+    rows = []
+    order = {e: i for i, e in enumerate(("ols", "mols", "aols", "tr"))}
+    for (grid, gamma, est) in sorted(groups, key=lambda k: (k[0], k[1], order.get(k[2], 9))):
+        g = groups[(grid, gamma, est)]
+        final = np.asarray(g["final"], dtype=np.float64)
+        ok = np.isfinite(final)
+        rows.append({"grid": grid, "gamma": gamma, "estimator": est,
+                     "splits": len(g["splits"]),
+                     "rel_error_mean": float(final[ok].mean()) if ok.any() else np.inf,
+                     "rel_error_std": float(final[ok].std()) if ok.any() else np.inf,
+                     "blowups": int((np.asarray(g["blow"]) >= 0).sum()),
+                     "rollouts": int(final.size), "step": None, "scale": scale,
+                     "config_digest": ",".join(sorted(g["digest"]))})
+    table = pd.DataFrame(rows)
+    steps = {int(ds.sizes[io.STEP] - 1) for ds in rollouts}
+    table["step"] = ",".join(map(str, sorted(steps)))
+    return table
+
+
+def _fmt(x) -> str:
+    if not np.isfinite(x):
+        return "blow-up"
+    return f"{x:.3g}"
+
+
+def hybrid_latex(table: pd.DataFrame, path, *, caption: str) -> Path:
+    """Table 1 layout: rows grid x estimator, columns γ; ours with the paper's beside
+    (in parentheses) where Table 1 has a number; blow-ups as a count."""
+    gammas = sorted(table["gamma"].unique())
+    lines = [r"\begin{table}[ht]", r"\centering", r"\small",
+             r"\begin{tabular}{ll" + "r" * len(gammas) + "}", r"\hline",
+             "N & estimator & " + " & ".join(f"$\\gamma = {g:.2f}$" for g in gammas)
+             + r" \\", r"\hline"]
+    for grid in sorted(table["grid"].unique()):
+        sub = table[table["grid"] == grid]
+        for est in sub["estimator"].unique():
+            cells = []
+            for g in gammas:
+                row = sub[(sub["estimator"] == est) & np.isclose(sub["gamma"], g)]
+                if row.empty:
+                    cells.append("--")
+                    continue
+                r = row.iloc[0]
+                cell = f"{_fmt(r.rel_error_mean)} $\\pm$ {_fmt(r.rel_error_std)}"
+                if r.blowups:
+                    cell += f" [{r.blowups}/{r.rollouts} blow-up]"
+                paper = PAPER_TABLE1.get(int(grid), {}).get(est)
+                hit = np.flatnonzero(np.isclose(PAPER_TABLE1["gammas"], g))
+                if paper is not None and hit.size:
+                    cell += f" ({paper[hit[0]]:g})"
+                cells.append(cell)
+            name = {"mols": "mOLS", "aols": "aOLS"}.get(est, est.upper())
+            lines.append(f"{grid} & {name} & " + " & ".join(cells) + r" \\")
+        lines.append(r"\hline")
+    lines += [r"\end{tabular}", f"\\caption{{{caption}}}", r"\end{table}", ""]
+    return _atomic_text("\n".join(lines), path)

@@ -104,6 +104,37 @@ def test_hybrid_fom_pairs(workdir):
     assert wake["u"].dims == ("param", "time", "point") and wake.sizes["point"] == 66
 
 
+def test_rd_hybrid_outputs(workdir):
+    """manifold -> closure (4 estimators) -> hybrid_rollout -> Table 1 and Fig. 4 for rd."""
+    from romflow import io
+
+    res = workdir / "results" / "rd"
+    table = pd.read_csv(res / "tables" / "table1.csv")
+    required = ["grid", "gamma", "estimator", "splits", "rel_error_mean", "rel_error_std",
+                "blowups"]
+    assert list(table.columns[:7]) == required
+    assert len(table) == 2 * 4 and set(table.estimator) == {"ols", "mols", "aols", "tr"}
+    assert (table.splits == 1).all() and (table.step == "20").all()
+    assert not table[required].isna().any().any()
+    assert r"\gamma = 0.05" in (res / "tables" / "table1.tex").read_text()
+    for fig in ("fig4_snapshots", "fig4_error_shift"):
+        assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
+    normals = io.open_dataset(res / "n16_gamma0.05" / "normals.nc", "normals")
+    assert normals.sizes["trajectory"] == 2 and list(normals["step"].values) == list(
+        range(0, 20, 2))
+    roll = io.open_dataset(res / "n16_gamma0.25" / "split0" / "tr" / "rollout.nc", "rollout")
+    assert roll.sizes["step"] == 21 and roll.attrs["estimator"] == "tr"
+
+
+def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):
+    edit = tmp_path / "edit.yaml"
+    edit.write_text(yaml.safe_dump({"scales": {"test": {"rd": {"hybrid": {
+        "closure": {"lam": 100.0}}}}}}))
+    dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
+    jobs = planned_jobs(dry)
+    assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "all": 1}, dry[-3000:]
+
+
 def test_noop_rerun(workdir):
     out = snakemake(workdir, "-n", "all").stdout
     assert "Nothing to be done" in out, out[-2000:]

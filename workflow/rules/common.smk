@@ -4,6 +4,7 @@ from snakemake.exceptions import WorkflowError
 
 from romflow.config import load_yaml, model_spec, resolve
 from romflow.errors import ConfigError
+from romflow.hybrid.experiment import split_trajectories
 
 try:
     CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
@@ -30,6 +31,8 @@ wildcard_constraints:
     case="[A-Za-z0-9_.]+",
     model="[A-Za-z][A-Za-z0-9_]*",
     k="[2-9]|[1-9][0-9]+",
+    split="[0-9]+",
+    estimator="ols|mols|aols|tr",
 
 
 def spec(wc):
@@ -107,6 +110,47 @@ def case_params(wc):
     return table[wc.case]
 
 
+def hybrid_cfg(wc):
+    return CFG[wc.problem]["hybrid"]
+
+
+ESTIMATOR_KEYS = {"mols": "weight_decay", "aols": "noise", "tr": "lam"}
+
+
+def closure_params(wc):
+    """The settings one estimator depends on: editing TR's λ reruns TR only."""
+    cfg = dict(hybrid_cfg(wc)["closure"])
+    for est, key in ESTIMATOR_KEYS.items():
+        if est != wc.estimator:
+            cfg.pop(key)
+    return cfg
+
+
+def split_ids(wc):
+    """(train, test) trajectory ids of split {split} of a hybrid problem."""
+    h = hybrid_cfg(wc)
+    splits = split_trajectories(CFG[wc.problem]["fom"]["trajectories"], h["splits"],
+                                h["test"], CFG["seed"])
+    if int(wc.split) >= len(splits):
+        raise WorkflowError(f"split {wc.split} of {wc.problem} is not configured; "
+                            f"configured: 0 .. {len(splits) - 1}")
+    return splits[int(wc.split)]
+
+
+def hybrid_rollouts(problem):
+    """Every rollout.nc of a problem: cases x splits x estimators."""
+    h = CFG[problem]["hybrid"]
+    return [f"{RESULTS}/{problem}/{case}/split{s}/{est}/rollout.nc"
+            for case in hybrid_cases(problem) for s in range(h["splits"])
+            for est in h["estimators"]]
+
+
+def rd_outputs():
+    return [f"{RESULTS}/rd/tables/table1.csv", f"{RESULTS}/rd/tables/table1.tex",
+            f"{RESULTS}/rd/figures/fig4_snapshots.png",
+            f"{RESULTS}/rd/figures/fig4_error_shift.png"]
+
+
 def all_outputs():
     out = []
     for problem in CFG["experiments"]:
@@ -116,6 +160,8 @@ def all_outputs():
             out.append(f"{RESULTS}/{problem}/fom.nc")
         if problem == "linear":
             out += linear_outputs()
+        elif problem == "rd":
+            out += rd_outputs()
         elif problem in HYBRID_PROBLEMS:
             out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
     return out

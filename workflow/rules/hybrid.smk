@@ -24,3 +24,108 @@ rule linear_theory:
         ENV
     script:
         "../scripts/linear_theory.py"
+
+
+# Learned closures (rd; channel follows with its own FOM data and resolved step):
+# manifold -> closure (per split and estimator) -> hybrid_rollout -> Table 1, Fig. 4.
+
+
+rule manifold:
+    input:
+        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
+    output:
+        model=f"{RESULTS}/{{problem}}/{{case}}/manifold.pt",
+        normals=f"{RESULTS}/{{problem}}/{{case}}/normals.nc",
+        loss=f"{RESULTS}/{{problem}}/{{case}}/manifold_loss.nc",
+    params:
+        manifold=lambda wc: {**hybrid_cfg(wc)["manifold"], "every": hybrid_cfg(wc)["every"]},
+        case=case_params,
+    log:
+        f"{LOGS}/{{problem}}/{{case}}/manifold.log",
+    benchmark:
+        f"{BENCH}/{{problem}}/{{case}}/manifold.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=GPU,
+    conda:
+        ENV
+    script:
+        "../scripts/manifold.py"
+
+
+rule closure:
+    input:
+        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
+        normals=f"{RESULTS}/{{problem}}/{{case}}/normals.nc",
+    output:
+        model=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.pt",
+        loss=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/loss.nc",
+    params:
+        closure=closure_params,
+        train=lambda wc: split_ids(wc)[0],
+        seed=lambda wc: CFG["seed"] + int(wc.split),
+    log:
+        f"{LOGS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.log",
+    benchmark:
+        f"{BENCH}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=480,
+        gpu=GPU,
+    conda:
+        ENV
+    script:
+        "../scripts/closure.py"
+
+
+rule hybrid_rollout:
+    input:
+        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
+        manifold=f"{RESULTS}/{{problem}}/{{case}}/manifold.pt",
+        closure=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.pt",
+    output:
+        rollout=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.nc",
+    params:
+        rollout=lambda wc: hybrid_cfg(wc)["rollout"],
+        test=lambda wc: split_ids(wc)[1],
+    log:
+        f"{LOGS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.log",
+    benchmark:
+        f"{BENCH}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=GPU,
+    conda:
+        ENV
+    script:
+        "../scripts/hybrid_rollout.py"
+
+
+rule rd_report:
+    input:
+        rollouts=lambda wc: hybrid_rollouts("rd"),
+    output:
+        table=f"{RESULTS}/rd/tables/table1.csv",
+        latex=f"{RESULTS}/rd/tables/table1.tex",
+        snapshots=f"{RESULTS}/rd/figures/fig4_snapshots.png",
+        curves=f"{RESULTS}/rd/figures/fig4_error_shift.png",
+    params:
+        scale=CFG["scale"],
+        unresolved=CFG["rd"]["fom"]["unresolved"],
+    log:
+        f"{LOGS}/rd/report.log",
+    benchmark:
+        f"{BENCH}/rd/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        ENV
+    script:
+        "../scripts/report_rd.py"

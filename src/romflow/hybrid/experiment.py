@@ -1,0 +1,258 @@
+"""The hybrid experiment of one case, rule by rule: manifold, closure, rollout.
+
+Hybrid-simulation paper, section 4 and its appendix: the trajectories of a case
+(``pairs.nc``) are split at random into training and test trajectories (the
+paper: 10 trajectories, 9 train / 1 test, 10 splits); a convolutional
+autoencoder is trained on all states of the case (no split, as in the paper)
+and its normals ∇F are stored once; each estimator's U-Net is trained on the
+training trajectories of a split; the hybrid model is rolled out from the first
+state of every test trajectory for its full length.
+
+Each function returns xarray datasets that follow the NetCDF contract
+(``romflow.io``) and plain state dicts for ``io.save_model``; the rule scripts
+only read, call and write.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from romflow import io
+from romflow.errors import ConfigError, DataError
+from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients
+from romflow.hybrid.manifold import Manifold, distance
+from romflow.hybrid.networks import ConvNet
+from romflow.hybrid.simulate import resolved_step, rollout
+
+__all__ = ["split_trajectories", "training_steps", "fit_manifold", "load_manifold",
+           "fit_estimator", "load_closure", "simulate_split"]
+
+NET_SOLVER = "romflow.hybrid (ConvNet U-Net / autoencoder, torch)"
+
+
+def split_trajectories(trajectories: int, splits: int, test: int, seed: int):
+    """Random train/test splits: ``[(train_ids, test_ids), ...]``.
+
+    One seeded permutation of the trajectories; split s tests on its entries
+    ``s*test ... s*test + test - 1`` (cyclically), so with 10 trajectories, one
+    test trajectory and 10 splits every trajectory is tested exactly once.
+    """
+    if not 1 <= test < trajectories:
+        raise ConfigError(f"test trajectories per split = {test} is invalid with "
+                          f"{trajectories} trajectories; allowed: 1 .. {trajectories - 1}")
+    if splits < 1:
+        raise ConfigError(f"splits = {splits} is invalid; allowed: >= 1")
+    perm = np.random.default_rng(seed).permutation(trajectories)
+    out = []
+    for s in range(splits):
+        test_ids = sorted(int(perm[(s * test + j) % trajectories]) for j in range(test))
+        out.append(([t for t in range(trajectories) if t not in test_ids], test_ids))
+    return out
+
+
+def training_steps(pairs: xr.Dataset, every: int) -> np.ndarray:
+    """Steps with a defined unresolved part (finite in every trajectory), every ``every``-th."""
+    finite = np.isfinite(pairs["unresolved"].values).reshape(
+        pairs.sizes[io.TRAJECTORY], pairs.sizes[io.STEP], -1).all(axis=(0, 2))
+    steps = np.flatnonzero(finite)[::int(every)]
+    if steps.size == 0:
+        raise DataError("pairs: no step has a finite unresolved part")
+    return steps
+
+
+def _states(pairs, name, trajectories, steps) -> torch.Tensor:
+    arr = pairs[name].isel({io.TRAJECTORY: list(trajectories), io.STEP: list(steps)}).values
+    return torch.from_numpy(np.ascontiguousarray(arr)).flatten(0, 1).float()
+
+
+def _channels(pairs) -> int:
+    return int(pairs.sizes.get("component", 1))
+
+
+def _net(pairs, widths, skips, in_scale=1.0, out_scale=1.0, periodic=True):
+    c = _channels(pairs)
+    grid = pairs["u"].shape[-2:]
+    halvings = len(widths) - 1
+    if any(n % 2**halvings for n in grid):
+        raise ConfigError(f"network widths {list(widths)} halve the grid {halvings} times, but "
+                          f"the grid {tuple(grid)} is not divisible by {2**halvings}; allowed: "
+                          f"at most {_max_halvings(grid) + 1} widths")
+    return ConvNet(c, c, widths, skips=skips, periodic=periodic, in_scale=in_scale,
+                   out_scale=out_scale)
+
+
+def _max_halvings(grid) -> int:
+    k = 0
+    while all(n % 2 ** (k + 1) == 0 for n in grid):
+        k += 1
+    return k
+
+
+def _loss_dataset(history: dict, problem: str, what: str, config) -> xr.Dataset:
+    n = len(history["loss"])
+    data = {key: io.variable((io.ITERATION,), np.asarray(val, dtype=np.float64), units="1",
+                             long_name=f"{what}: {key} per epoch")
+            for key, val in history.items()}
+    return xr.Dataset(data, coords={io.ITERATION: np.arange(1, n + 1)},
+                      attrs=io.provenance("loss", problem, equation="see pairs.nc",
+                                          solver=NET_SOLVER, scheme=f"Adam, {what}",
+                                          config=config))
+
+
+def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
+                 checkpoint=None, log=print):
+    """Autoencoder on all states of the case, then the normals at the training states.
+
+    ``cfg``: ``widths, epochs, lr, batch, every, checkpoint_every``.  Returns
+    ``(model_state, normals_ds, loss_ds)``.
+    """
+    steps = training_steps(pairs, cfg["every"])
+    trajs = range(pairs.sizes[io.TRAJECTORY])
+    states = _states(pairs, "u", trajs, range(0, pairs.sizes[io.STEP], int(cfg["every"])))
+    scale = float(states.std())
+    torch.manual_seed(seed)
+    ae = _net(pairs, cfg["widths"], skips=False, in_scale=scale, out_scale=scale)
+    man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed)
+    man.fit(states, log=log, checkpoint=checkpoint,
+            checkpoint_every=cfg.get("checkpoint_every", 0))
+    u = _states(pairs, "u", trajs, steps)
+    n = man.normals(u)
+    f = man.distance(u)
+    rel = float((f / u.flatten(1).norm(dim=1)).mean())
+    log(f"autoencoder: final loss {man.loss_[-1]:.3e}, mean F(u)/|u| = {rel:.3e} over "
+        f"{u.shape[0]} training states")
+    shape = (len(trajs), len(steps)) + tuple(u.shape[1:])
+    dims = (io.TRAJECTORY, io.STEP) + tuple(d for d in pairs["u"].dims[2:])
+    coords = {io.TRAJECTORY: pairs[io.TRAJECTORY].values, io.STEP: steps}
+    for d in dims[2:]:
+        if d in pairs.coords:
+            coords[d] = pairs[d].values
+    ds = xr.Dataset(
+        {"normal": io.variable(dims, n.reshape(shape).numpy(), units="1",
+                               long_name="manifold normal grad F(u) at the training states"),
+         "distance": io.variable(dims[:2], f.reshape(shape[:2]).numpy().astype(np.float64),
+                                 units="1", long_name="F(u) = |u - D(E(u))|_2"),
+         "ae_loss": io.variable((io.ITERATION,), np.asarray(man.loss_), units="1",
+                                long_name="autoencoder mean squared reconstruction error")},
+        coords={**coords, io.ITERATION: np.arange(1, len(man.loss_) + 1)},
+        attrs=io.provenance("normals", problem, equation="F(u) = |u - D(E(u))|_2",
+                            solver=NET_SOLVER, scheme="convolutional autoencoder, autograd",
+                            config=cfg, mean_relative_distance=rel))
+    state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False}
+    return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", cfg)
+
+
+def load_manifold(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
+    ae = _net(pairs, state["widths"], skips=False)
+    ae.load_state_dict(state["weights"])
+    return ae.eval().requires_grad_(False)
+
+
+def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimator: str,
+                  cfg: dict, *, problem: str, seed: int = 0, checkpoint=None, log=print):
+    """Train one estimator's U-Net on the training trajectories of a split.
+
+    ``cfg``: ``widths, epochs, lr, batch, patience, checkpoint_every`` and the
+    estimator's own setting (``weight_decay`` mOLS, ``noise`` aOLS, ``lam`` TR).
+    The training steps are those of ``normals_ds``, so TR uses the precomputed
+    normals.  aOLS's input noise is ``noise`` times the standard deviation of the
+    states.  Returns ``(model_state, loss_ds)``.
+    """
+    steps = normals_ds[io.STEP].values
+    u = _states(pairs, "u", train_ids, steps)
+    y = _states(pairs, "unresolved", train_ids, steps)
+    su, sy = float(u.std()), float(y.std())
+    own = {"weight_decay": cfg.get("weight_decay", 0.0), "noise": cfg.get("noise", 0.0) * su,
+           "lam": cfg.get("lam", 0.0)}
+    spec = ClosureSpec(estimator, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"],
+                       patience=cfg["patience"], **own)
+    tr = None
+    if estimator == "tr":
+        n = _states(normals_ds, "normal", train_ids, range(len(steps)))
+        step = resolved_step(problem, pairs.attrs)
+        drift = step.drift(u.double()).float()
+        tr = tr_coefficients(n, drift, step.coupling_adjoint)
+    torch.manual_seed(seed)
+    net = _net(pairs, cfg["widths"], skips=True, in_scale=su, out_scale=sy)
+    log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
+    hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
+                       checkpoint_every=cfg.get("checkpoint_every", 0))
+    state = {"weights": net.state_dict(), "widths": list(cfg["widths"]), "skips": True,
+             "estimator": estimator}
+    return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg)
+
+
+def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
+    net = _net(pairs, state["widths"], skips=True)
+    net.load_state_dict(state["weights"])
+    return net.eval().requires_grad_(False)
+
+
+def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem: str,
+                   estimator: str, split: int, cap: float, snapshot_every: int,
+                   config=None, log=print) -> xr.Dataset:
+    """Hybrid rollouts from the first state of every test trajectory ('rollout' file).
+
+    Per step: relative error ||û_k - u_k|| / ||u_k|| and distribution shift F(û_k);
+    the blow-up step (-1: none; the error is +inf and the shift NaN from there
+    on); states every ``snapshot_every`` steps (NaN after a blow-up).
+    """
+    step = resolved_step(problem, pairs.attrs)
+    dist = lambda x: distance(autoencoder, x.float()).double()  # noqa: E731
+    clos = lambda x: closure(x.float()).double()  # noqa: E731
+    n_steps = pairs.sizes[io.STEP]
+    snaps = np.arange(0, n_steps, int(snapshot_every))
+    if snaps[-1] != n_steps - 1:
+        snaps = np.append(snaps, n_steps - 1)
+    err, shift, blow, states = [], [], [], []
+    for t in test_ids:
+        ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
+        with torch.no_grad():
+            out = rollout(step, clos, ref, distance=dist, cap=cap)
+        err.append(out["rel_error"].numpy())
+        shift.append(out["shift"].numpy())
+        blow.append(out["blowup_step"])
+        snap = np.full((len(snaps),) + tuple(ref.shape[1:]), np.nan, dtype=np.float32)
+        ok = snaps < out["states"].shape[0]
+        snap[ok] = out["states"][snaps[ok]].numpy()
+        states.append(snap)
+        log(f"{estimator} split {split} trajectory {t}: error at the last step "
+            f"{err[-1][-1]:.3e}, blow-up step {blow[-1]}")
+    dims = pairs["u"].dims[2:]
+    coords = {io.TRAJECTORY: np.asarray(test_ids), io.STEP: pairs[io.STEP].values,
+              "snapshot": snaps}
+    for d in dims:
+        if d in pairs.coords:
+            coords[d] = pairs[d].values
+    after = "after blowup_step (the rollout stopped there)"
+    return xr.Dataset(
+        {"rel_error": io.variable((io.TRAJECTORY, io.STEP), np.stack(err), units="1",
+                                  long_name="relative error |u_hat - u| / |u|",
+                                  nonfinite_means=f"+inf {after}"),
+         "shift": io.variable((io.TRAJECTORY, io.STEP), np.stack(shift), units="1",
+                              long_name="distribution shift F(u_hat)",
+                              nonfinite_means=f"NaN {after}"),
+         "blowup_step": io.variable((io.TRAJECTORY,), np.asarray(blow, dtype=np.int64),
+                                    units="1", long_name="first step that blew up (-1: none)"),
+         "states": io.variable((io.TRAJECTORY, "snapshot") + tuple(dims), np.stack(states),
+                               units="1", long_name="hybrid rollout states at snapshots",
+                               nonfinite_means=f"NaN {after}"),
+         "reference": io.variable(
+             (io.TRAJECTORY, "snapshot") + tuple(dims),
+             pairs["u"].isel({io.TRAJECTORY: list(test_ids), io.STEP: snaps}).values,
+             units="1", long_name="reference states at snapshots")},
+        coords=coords,
+        attrs=io.provenance("rollout", problem, equation=pairs.attrs.get("equation", ""),
+                            solver="romflow.hybrid.simulate.rollout",
+                            scheme=f"resolved step + learned {estimator} closure",
+                            config=config, estimator=estimator, split=int(split),
+                            cap=float(cap), **_case_attrs(pairs)))
+
+
+def _case_attrs(pairs) -> dict:
+    """The sweep values a pairs file names (grid, gamma, ...), as plain Python values."""
+    keys = ("grid", "gamma", "reynolds", "nx", "ny", "unresolved")
+    return {k: getattr(pairs.attrs[k], "item", lambda v=pairs.attrs[k]: v)()
+            for k in keys if k in pairs.attrs}

@@ -1,0 +1,96 @@
+"""The hybrid experiment of one case: splits, manifold + normals, closures, rollouts, Table 1."""
+
+import numpy as np
+import pytest
+import torch
+
+from romflow import io, tables
+from romflow.errors import ConfigError
+from romflow.fom import reaction_diffusion as rd
+from romflow.hybrid import experiment as ex
+
+MANIFOLD = {"widths": [2, 4], "epochs": 2, "lr": 1e-3, "batch": 8, "every": 2,
+            "checkpoint_every": 1}
+CLOSURE = {"widths": [2, 4], "epochs": 3, "lr": 1e-3, "batch": 8, "weight_decay": 1e-3,
+           "noise": 1e-2, "lam": 10.0, "patience": 10, "checkpoint_every": 1}
+QUIET = {"log": lambda *_: None}
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return rd.solve(0.1, 8, trajectories=3, steps=12, warmup=2, dt=0.01, seed=1)
+
+
+def test_splits_test_every_trajectory_once_and_are_seeded():
+    splits = ex.split_trajectories(10, 10, 1, seed=4)
+    assert sorted(t for _, test in splits for t in test) == list(range(10))
+    for train, test in splits:
+        assert len(train) == 9 and not set(train) & set(test)
+    assert splits == ex.split_trajectories(10, 10, 1, seed=4)
+    assert splits != ex.split_trajectories(10, 10, 1, seed=5)
+    with pytest.raises(ConfigError, match="allowed: 1 .. 9"):
+        ex.split_trajectories(10, 2, 10, seed=0)
+
+
+def test_training_steps_skip_the_undefined_last_correction(pairs):
+    steps = ex.training_steps(pairs, 1)
+    assert steps[-1] == pairs.sizes["step"] - 2          # y at the last step is NaN
+    assert list(ex.training_steps(pairs, 5)) == [0, 5, 10]
+
+
+def test_manifold_normals_file_and_unit_gradient(pairs):
+    state, normals, loss = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
+    io.validate(normals, "normals")
+    io.validate(loss, "loss")
+    n = normals["normal"].values
+    assert n.shape == (3, 6, 2, 8, 8)                   # every 2nd of the 11 defined steps
+    # ∇F of a Euclidean distance has unit norm wherever F > 0 and the AE is smooth
+    norms = np.linalg.norm(n.reshape(18, -1), axis=1)
+    assert np.all(norms > 0) and np.all(norms < 1 + 1e-4)
+    ae = ex.load_manifold(state, pairs)
+    u0 = torch.from_numpy(pairs["u"].values[0, :1]).float()
+    assert np.isclose(float(ex.distance(ae, u0)[0]), normals["distance"].values[0, 0],
+                      rtol=1e-5)
+
+
+def test_bad_widths_name_the_grid(pairs):
+    with pytest.raises(ConfigError, match="not divisible by 16"):
+        ex.fit_manifold(pairs, {**MANIFOLD, "widths": [2, 2, 2, 2, 2]}, problem="rd", **QUIET)
+
+
+def test_closure_resumes_to_the_same_weights(pairs, tmp_path):
+    _, normals, _ = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
+    full, _ = ex.fit_estimator(pairs, normals, [0, 1], "tr", CLOSURE, problem="rd", **QUIET)
+    ckpt = tmp_path / "closure.ckpt"
+    ex.fit_estimator(pairs, normals, [0, 1], "tr", {**CLOSURE, "epochs": 2}, problem="rd",
+                     checkpoint=ckpt, **QUIET)
+    assert ckpt.is_file()
+    resumed, loss = ex.fit_estimator(pairs, normals, [0, 1], "tr", CLOSURE, problem="rd",
+                                     checkpoint=ckpt, **QUIET)
+    for key, val in full["weights"].items():
+        assert torch.equal(val, resumed["weights"][key]), key
+    assert loss.sizes["iteration"] == 3 and np.all(loss["tr"].values > 0)
+
+
+def test_rollout_file_and_table_treat_blowups_explicitly(pairs):
+    state, normals, _ = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
+    ae = ex.load_manifold(state, pairs)
+    step = ex.resolved_step("rd", pairs.attrs)
+    exact = ex.simulate_split(pairs, step.exact, ae, [2], problem="rd", estimator="tr", split=0,
+                              cap=1e3, snapshot_every=5, **QUIET)
+    io.validate(exact, "rollout")
+    assert float(exact["rel_error"].max()) < 1e-5       # float32 closure: round-off only
+    assert list(exact["snapshot"].values) == [0, 5, 10, 12]
+
+    def wild(u):
+        return 1e3 * torch.ones_like(u)
+
+    blown = ex.simulate_split(pairs, wild, ae, [2], problem="rd", estimator="ols", split=0,
+                              cap=10.0, snapshot_every=5, **QUIET)
+    b = int(blown["blowup_step"].values[0])
+    assert 0 < b <= 12 and np.isinf(blown["rel_error"].values[0, b:]).all()
+    table = tables.hybrid_table([exact, blown], "test")
+    ols = table[table.estimator == "ols"].iloc[0]
+    assert ols.blowups == 1 and np.isinf(ols.rel_error_mean)
+    assert not table[["rel_error_mean", "rel_error_std"]].isna().any().any()
+    assert table[table.estimator == "tr"].iloc[0].blowups == 0

@@ -1,0 +1,17 @@
+"""Rule closure: one estimator's U-Net (OLS, mOLS, aOLS or TR) on one train/test split."""
+
+from romflow import io
+from romflow.hybrid.experiment import fit_estimator
+from romflow.workflow import checkpoint_path, rule_context
+
+with rule_context(snakemake) as ctx:
+    wc, out, par = snakemake.wildcards, snakemake.output, snakemake.params
+    pairs = io.open_dataset(snakemake.input.pairs, "pairs")
+    normals = io.open_dataset(snakemake.input.normals, "normals")
+    ckpt = checkpoint_path(out.model)
+    state, loss = fit_estimator(pairs, normals, par.train, wc.estimator, par.closure,
+                                problem=wc.problem, seed=par.seed, checkpoint=ckpt,
+                                log=ctx.log)
+    io.write_dataset(loss, out.loss, "loss")
+    io.save_model(state, out.model)
+    ckpt.unlink(missing_ok=True)

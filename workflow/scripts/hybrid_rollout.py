@@ -1,0 +1,16 @@
+"""Rule hybrid_rollout: resolved step + learned closure from each test trajectory's start."""
+
+from romflow import io
+from romflow.hybrid.experiment import load_closure, load_manifold, simulate_split
+from romflow.workflow import rule_context
+
+with rule_context(snakemake) as ctx:
+    wc, par = snakemake.wildcards, snakemake.params
+    pairs = io.open_dataset(snakemake.input.pairs, "pairs")
+    closure = load_closure(io.load_model(snakemake.input.closure), pairs)
+    autoencoder = load_manifold(io.load_model(snakemake.input.manifold), pairs)
+    ds = simulate_split(pairs, closure, autoencoder, par.test, problem=wc.problem,
+                        estimator=wc.estimator, split=int(wc.split),
+                        cap=par.rollout["cap"], snapshot_every=par.rollout["snapshot_every"],
+                        config=par.rollout, log=ctx.log)
+    io.write_dataset(ds, snakemake.output.rollout, "rollout")
