@@ -71,7 +71,7 @@ def _channels(pairs) -> int:
     return int(pairs.sizes.get("component", 1))
 
 
-def _net(pairs, widths, skips, in_scale=1.0, out_scale=1.0, periodic=True):
+def _net(pairs, widths, skips, batchnorm=False, in_scale=1.0, out_scale=1.0, periodic=True):
     c = _channels(pairs)
     grid = pairs["u"].shape[-2:]
     halvings = len(widths) - 1
@@ -79,8 +79,8 @@ def _net(pairs, widths, skips, in_scale=1.0, out_scale=1.0, periodic=True):
         raise ConfigError(f"network widths {list(widths)} halve the grid {halvings} times, but "
                           f"the grid {tuple(grid)} is not divisible by {2**halvings}; allowed: "
                           f"at most {_max_halvings(grid) + 1} widths")
-    return ConvNet(c, c, widths, skips=skips, periodic=periodic, in_scale=in_scale,
-                   out_scale=out_scale)
+    return ConvNet(c, c, widths, skips=skips, periodic=periodic, batchnorm=batchnorm,
+                   in_scale=in_scale, out_scale=out_scale)
 
 
 def _max_halvings(grid) -> int:
@@ -113,7 +113,8 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     states = _states(pairs, "u", trajs, range(0, pairs.sizes[io.STEP], int(cfg["every"])))
     scale = float(states.std())
     torch.manual_seed(seed)
-    ae = _net(pairs, cfg["widths"], skips=False, in_scale=scale, out_scale=scale)
+    bn = bool(cfg.get("batchnorm", False))
+    ae = _net(pairs, cfg["widths"], skips=False, batchnorm=bn, in_scale=scale, out_scale=scale)
     man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed)
     man.fit(states, log=log, checkpoint=checkpoint,
             checkpoint_every=cfg.get("checkpoint_every", 0))
@@ -140,12 +141,13 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
         attrs=io.provenance("normals", problem, equation="F(u) = |u - D(E(u))|_2",
                             solver=NET_SOLVER, scheme="convolutional autoencoder, autograd",
                             config=cfg, mean_relative_distance=rel))
-    state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False}
+    state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False,
+             "batchnorm": bn}
     return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", cfg)
 
 
 def load_manifold(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
-    ae = _net(pairs, state["widths"], skips=False)
+    ae = _net(pairs, state["widths"], skips=False, batchnorm=state.get("batchnorm", False))
     ae.load_state_dict(state["weights"])
     return ae.eval().requires_grad_(False)
 
@@ -175,17 +177,18 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
         drift = step.drift(u.double()).float()
         tr = tr_coefficients(n, drift, step.coupling_adjoint)
     torch.manual_seed(seed)
-    net = _net(pairs, cfg["widths"], skips=True, in_scale=su, out_scale=sy)
+    bn = bool(cfg.get("batchnorm", False))
+    net = _net(pairs, cfg["widths"], skips=True, batchnorm=bn, in_scale=su, out_scale=sy)
     log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
     hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
                        checkpoint_every=cfg.get("checkpoint_every", 0))
     state = {"weights": net.state_dict(), "widths": list(cfg["widths"]), "skips": True,
-             "estimator": estimator}
+             "batchnorm": bn, "estimator": estimator}
     return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg)
 
 
 def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
-    net = _net(pairs, state["widths"], skips=True)
+    net = _net(pairs, state["widths"], skips=True, batchnorm=state.get("batchnorm", False))
     net.load_state_dict(state["weights"])
     return net.eval().requires_grad_(False)
 
