@@ -1,7 +1,7 @@
 """Benchmark: seconds per training epoch of the four closure estimators, in one run.
 
 FitzHugh–Nagumo coarse–fine pairs at the paper's fine grid N = 64 (γ = 0.05),
-the U-Net surrogate, precomputed manifold normals (random unit fields here:
+the U-Net surrogate of config.yaml, precomputed manifold normals (random unit fields here:
 the cost does not depend on their values).  The ratio TR / OLS is the number
 the TR design is judged by (the penalty is one dot product per sample).
 Writes ``results/benchmarks/hybrid_closures.csv``.
@@ -26,6 +26,7 @@ from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import CorrectionStep
 
 ROOT = Path(__file__).resolve().parents[1]
+WIDTHS = (4, 8, 16, 16, 32)  # config.yaml rd.hybrid.closure (the paper's appendix)
 
 
 def main():
@@ -46,7 +47,8 @@ def main():
     tr = tr_coefficients(n, CorrectionStep(0.01, 0.05).drift(u.double()).float())
     def seconds_per_epoch(est, epochs):
         torch.manual_seed(0)
-        net = ConvNet(2, 2, (16, 32, 64))
+        net = ConvNet(2, 2, WIDTHS, batchnorm=True, in_scale=float(u.std()),
+                      out_scale=float(y.std()))
         t0 = time.perf_counter()
         fit_closure(net, u, y, ClosureSpec(est, epochs=epochs, batch=args.batch), tr=tr,
                     log=lambda *_: None)

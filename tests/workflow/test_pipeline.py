@@ -114,7 +114,7 @@ def test_rd_hybrid_outputs(workdir):
                 "blowups"]
     assert list(table.columns[:7]) == required
     assert len(table) == 2 * 4 and set(table.estimator) == {"ols", "mols", "aols", "tr"}
-    assert (table.splits == 1).all() and (table.step == "20").all()
+    assert (table.splits == 1).all() and (table.step.astype(str) == "20").all()
     assert not table[required].isna().any().any()
     assert r"\gamma = 0.05" in (res / "tables" / "table1.tex").read_text()
     for fig in ("fig4_snapshots", "fig4_error_shift"):
