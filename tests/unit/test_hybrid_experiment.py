@@ -94,3 +94,14 @@ def test_rollout_file_and_table_treat_blowups_explicitly(pairs):
     assert ols.blowups == 1 and np.isinf(ols.rel_error_mean)
     assert not table[["rel_error_mean", "rel_error_std"]].isna().any().any()
     assert table[table.estimator == "tr"].iloc[0].blowups == 0
+
+
+def test_manifold_resumes_to_the_same_weights(pairs, tmp_path):
+    cfg = {**MANIFOLD, "batchnorm": True, "epochs": 3}
+    full, _, _ = ex.fit_manifold(pairs, cfg, problem="rd", **QUIET)
+    ckpt = tmp_path / "manifold.ckpt"
+    ex.fit_manifold(pairs, {**cfg, "epochs": 2}, problem="rd", checkpoint=ckpt, **QUIET)
+    resumed, normals, _ = ex.fit_manifold(pairs, cfg, problem="rd", checkpoint=ckpt, **QUIET)
+    for key, val in full["weights"].items():      # batch-norm running stats included
+        assert torch.equal(val, resumed["weights"][key]), key
+    assert normals["ae_loss"].sizes["iteration"] == 3
