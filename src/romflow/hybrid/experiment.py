@@ -125,11 +125,9 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     log(f"autoencoder: final loss {man.loss_[-1]:.3e}, mean F(u)/|u| = {rel:.3e} over "
         f"{u.shape[0]} training states")
     shape = (len(trajs), len(steps)) + tuple(u.shape[1:])
-    dims = (io.TRAJECTORY, io.STEP) + tuple(d for d in pairs["u"].dims[2:])
-    coords = {io.TRAJECTORY: pairs[io.TRAJECTORY].values, io.STEP: steps}
-    for d in dims[2:]:
-        if d in pairs.coords:
-            coords[d] = pairs[d].values
+    dims = (io.TRAJECTORY, io.STEP) + pairs["u"].dims[2:]
+    coords = {io.TRAJECTORY: pairs[io.TRAJECTORY].values, io.STEP: steps,
+              **_space_coords(pairs)}
     ds = xr.Dataset(
         {"normal": io.variable(dims, n.reshape(shape).numpy(), units="1",
                                long_name="manifold normal grad F(u) at the training states"),
@@ -225,10 +223,7 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
             f"{err[-1][-1]:.3e}, blow-up step {blow[-1]}")
     dims = pairs["u"].dims[2:]
     coords = {io.TRAJECTORY: np.asarray(test_ids), io.STEP: pairs[io.STEP].values,
-              "snapshot": snaps}
-    for d in dims:
-        if d in pairs.coords:
-            coords[d] = pairs[d].values
+              "snapshot": snaps, **_space_coords(pairs)}
     after = "after blowup_step (the rollout stopped there)"
     return xr.Dataset(
         {"rel_error": io.variable((io.TRAJECTORY, io.STEP), np.stack(err), units="1",
@@ -254,8 +249,12 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
                             cap=float(cap), **_case_attrs(pairs)))
 
 
+def _space_coords(pairs) -> dict:
+    """Coordinates of the per-state dimensions (component, y, x, ...) of a pairs file."""
+    return {d: pairs[d].values for d in pairs["u"].dims[2:] if d in pairs.coords}
+
+
 def _case_attrs(pairs) -> dict:
     """The sweep values a pairs file names (grid, gamma, ...), as plain Python values."""
     keys = ("grid", "gamma", "reynolds", "nx", "ny", "unresolved")
-    return {k: getattr(pairs.attrs[k], "item", lambda v=pairs.attrs[k]: v)()
-            for k in keys if k in pairs.attrs}
+    return {k: np.asarray(pairs.attrs[k]).item() for k in keys if k in pairs.attrs}
