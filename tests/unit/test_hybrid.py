@@ -8,7 +8,7 @@ from romflow.errors import ConfigError, NotFittedError
 from romflow.fom import linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
-from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients
+from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import CorrectionStep, resolved_step, rollout
@@ -125,6 +125,24 @@ def test_trained_tr_matches_the_closed_form_on_the_linear_problem():
     assert err < 1e-6, f"max |C_trained - C_closed| = {err:.2e}"
 
 
+def test_tr_term_of_the_data_vanishes_for_exact_normals():
+    """Appendix A.2 dynamics F = diag(0.95, 1.2) = A + B C on the stable manifold
+    R x {0}: the data's velocity (F - I) u is tangent, so with the exact normal e2
+    the data's own TR term is 0, and with the tangent e1 it is mean (0.05 x)²."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, generator=g, dtype=torch.float64)
+    u = torch.stack([x, torch.zeros_like(x)], 1)
+    C = torch.rand(2, 2, generator=g, dtype=torch.float64)
+    A = torch.diag(torch.tensor([0.95, 1.2], dtype=torch.float64)) - C
+    y = u @ C.T
+    drift = u @ (A - torch.eye(2, dtype=torch.float64)).T
+    normal, tangent = torch.zeros_like(u), torch.zeros_like(u)
+    normal[:, 1], tangent[:, 0] = 1.0, 1.0
+    assert tr_of_data(tr_coefficients(normal, drift), y) < 1e-28
+    expected = float(torch.mean((0.05 * x) ** 2))
+    assert abs(tr_of_data(tr_coefficients(tangent, drift), y) - expected) < 1e-14
+
+
 def test_exact_closure_reproduces_the_fine_trajectory():
     """Hybrid rollout with the exact unresolved part y(u) = f_fine(u) - I f_coarse R(u)
     reproduces the fine FitzHugh–Nagumo trajectory to round-off."""
@@ -135,6 +153,19 @@ def test_exact_closure_reproduces_the_fine_trajectory():
     assert float(out["rel_error"].max()) < 1e-12
     zero = rollout(step, lambda u: torch.zeros_like(u), traj[0])
     assert float(zero["rel_error"][-1]) > 1e-3  # without the closure it drifts
+
+
+def test_correction_step_velocity_is_that_of_eq_2():
+    """u_{k+1} = u_k + Δt L(u_k, y_k) (paper eq. 2): L is a velocity, so the TR
+    penalty has the paper's λ scale; Bᵀ satisfies <B y, n> = <y, Bᵀ n>."""
+    _, u, y = rd_pairs()
+    step = CorrectionStep(0.01, 0.1)
+    assert torch.allclose(step(u, y), u + step.dt * (step.drift(u) + step.coupling(y)))
+    # the exact closure's velocity is the fine solver's: (f_fine(u) - u) / Δt
+    fine = (rd.cn_step(u, 0.01, 0.1) - u) / 0.01
+    assert torch.allclose(step.drift(u) + step.coupling(step.exact(u)), fine, atol=1e-10)
+    n = torch.randn_like(u)
+    assert torch.isclose((step.coupling(y) * n).sum(), (y * step.coupling_adjoint(n)).sum())
 
 
 def test_blowup_is_recorded_not_raised():
@@ -170,6 +201,6 @@ def test_reaction_step_replays_the_trajectory_and_its_adjoint_is_exact():
     lhs = (step.coupling(y) * n).sum()
     rhs = (y * step.coupling_adjoint(n)).sum()
     assert torch.isclose(lhs, rhs, rtol=1e-12)
-    assert torch.allclose(step(u, y), u + step.drift(u) + step.coupling(y))
+    assert torch.allclose(step(u, y), u + step.dt * (step.drift(u) + step.coupling(y)))
     with pytest.raises(ValueError, match="allowed: rd"):
         resolved_step("vlasov", {})

@@ -9,8 +9,10 @@ pairs (u_i, y_i) by
     TR    mean_i ||φθ(u_i) - y_i||² + λ mean_i (n_iᵀ L(u_i, φθ(u_i)))²      (eq. 21, 23)
 
 with n_i = ∇F(u_i) the manifold normals (:mod:`romflow.hybrid.manifold`) and L
-the hybrid velocity of the resolved step.  Every resolved step here is affine
-in the unresolved value, L(u, y) = a(u) + B y, so the TR term only needs the
+the hybrid velocity of eq. (2), u_{k+1} = u_k + Δt L(u_k, y_k): a velocity, not
+the increment Δt L, so λ has the paper's scale (using the increment would
+shrink λ by Δt², 1e-4 at Δt = 0.01).  Every resolved step here is affine in
+the unresolved value, L(u, y) = a(u) + B y, so the TR term only needs the
 precomputed scalars c_i = n_iᵀ a(u_i) and vectors m_i = Bᵀ n_i:
 n_iᵀ L = c_i + m_iᵀ φθ(u_i), one dot product per sample.  All four share the
 optimizer (Adam), the schedule (ReduceLROnPlateau on the epoch loss) and the
@@ -27,7 +29,7 @@ import torch
 from romflow.errors import ConfigError, TrainingDivergedError
 from romflow.hybrid import checkpoint as checkpoint_io
 
-__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "fit_closure"]
+__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "tr_of_data", "fit_closure"]
 
 ESTIMATORS = ("ols", "mols", "aols", "tr")
 
@@ -55,14 +57,27 @@ class ClosureSpec:
 
 
 def tr_coefficients(normals: torch.Tensor, drift: torch.Tensor, coupling_adjoint=None):
-    """c_i = n_iᵀ a(u_i) and m_i = Bᵀ n_i for L(u, y) = a(u) + B y.
+    """c_i = n_iᵀ a(u_i) and m_i = Bᵀ n_i for the velocity L(u, y) = a(u) + B y.
 
     ``normals``, ``drift`` : ``(N, ...)`` shaped like the states; ``coupling_adjoint``
-    applies Bᵀ (identity when None).  Returns ``(c : (N,), m : (N, ...))``.
+    applies Bᵀ (identity when None: a map u_{k+1} = u_k + L with Δt = 1, as in
+    the linear problem).  Returns ``(c : (N,), m : (N, ...))``.
     """
     c = (normals * drift).flatten(1).sum(1)
     m = normals if coupling_adjoint is None else coupling_adjoint(normals)
     return c, m
+
+
+def tr_of_data(tr, y: torch.Tensor) -> float:
+    """The TR term of the data themselves, mean_i (n_iᵀ L(u_i, y_i))².
+
+    Zero when every normal is exactly normal to the data's own velocity (a
+    manifold that contains the trajectories); the paper's remark that TR only
+    helps once the autoencoder is accurate is this number being small.  TR
+    cannot fit y better than λ times it allows.
+    """
+    c, m = tr
+    return float(torch.mean((c + (m * y).flatten(1).sum(1)) ** 2))
 
 
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,

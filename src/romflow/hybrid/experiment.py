@@ -21,7 +21,7 @@ import xarray as xr
 
 from romflow import io
 from romflow.errors import ConfigError, DataError
-from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients
+from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
 from romflow.hybrid.manifold import Manifold, distance
 from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import resolved_step, rollout
@@ -90,7 +90,7 @@ def _max_halvings(grid) -> int:
     return k
 
 
-def _loss_dataset(history: dict, problem: str, what: str, config) -> xr.Dataset:
+def _loss_dataset(history: dict, problem: str, what: str, config, **extra) -> xr.Dataset:
     n = len(history["loss"])
     data = {key: io.variable((io.ITERATION,), np.asarray(val, dtype=np.float64), units="1",
                              long_name=f"{what}: {key} per epoch")
@@ -98,7 +98,7 @@ def _loss_dataset(history: dict, problem: str, what: str, config) -> xr.Dataset:
     return xr.Dataset(data, coords={io.ITERATION: np.arange(1, n + 1)},
                       attrs=io.provenance("loss", problem, equation="see pairs.nc",
                                           solver=NET_SOLVER, scheme=f"Adam, {what}",
-                                          config=config))
+                                          config=config, **extra))
 
 
 def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
@@ -168,12 +168,16 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
            "lam": cfg.get("lam", 0.0)}
     spec = ClosureSpec(estimator, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"],
                        patience=cfg["patience"], **own)
-    tr = None
+    tr, extra = None, {}
     if estimator == "tr":
         n = _states(normals_ds, "normal", train_ids, range(len(steps)))
         step = resolved_step(problem, pairs.attrs)
         drift = step.drift(u.double()).float()
         tr = tr_coefficients(n, drift, step.coupling_adjoint)
+        extra["tr_of_data"] = tr_of_data(tr, y)
+        log(f"tr: the data's own y gives a TR term mean_i (n_i^T L(u_i, y_i))^2 = "
+            f"{extra['tr_of_data']:.4e} (0 for normals exactly normal to the data's "
+            f"velocity; lam times it is what TR must trade against the MSE)")
     torch.manual_seed(seed)
     bn = bool(cfg.get("batchnorm", False))
     net = _net(pairs, cfg["widths"], skips=True, batchnorm=bn, in_scale=su, out_scale=sy)
@@ -182,7 +186,7 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
                        checkpoint_every=cfg.get("checkpoint_every", 0))
     state = {"weights": net.state_dict(), "widths": list(cfg["widths"]), "skips": True,
              "batchnorm": bn, "estimator": estimator}
-    return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg)
+    return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg, **extra)
 
 
 def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:

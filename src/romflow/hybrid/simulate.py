@@ -21,7 +21,11 @@ __all__ = ["rollout", "CorrectionStep", "ReactionStep", "resolved_step"]
 
 class CorrectionStep:
     """Resolved step of the coarse–fine FitzHugh–Nagumo problem (section 4.1):
-    u_{k+1} = I(f_coarse(R(u_k))) + y_k, so L(u, y) = (coarse(u) - u) + y (B = I)."""
+    u_{k+1} = I(f_coarse(R(u_k))) + y_k.
+
+    Written as eq. (2), u_{k+1} = u_k + Δt L(u_k, y_k), the hybrid velocity is
+    L(u, y) = a(u) + B y with a(u) = (I f_coarse R(u) - u) / Δt and B = I / Δt.
+    """
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
@@ -30,10 +34,14 @@ class CorrectionStep:
         return rd.coarse_step(u, self.dt, self.gamma) + y
 
     def drift(self, u: torch.Tensor) -> torch.Tensor:
-        """a(u) in L(u, y) = a(u) + y."""
-        return rd.coarse_step(u, self.dt, self.gamma) - u
+        """a(u) in L(u, y) = a(u) + B y (a velocity)."""
+        return (rd.coarse_step(u, self.dt, self.gamma) - u) / self.dt
 
-    coupling_adjoint = None  # B = I: Bᵀ n = n
+    def coupling(self, y: torch.Tensor) -> torch.Tensor:
+        """B y = y / Δt."""
+        return y / self.dt
+
+    coupling_adjoint = coupling  # B = I / Δt is symmetric
 
     def exact(self, u: torch.Tensor) -> torch.Tensor:
         """The exact unresolved part y(u) = f_fine(u) - I(f_coarse(R(u)))."""
@@ -43,8 +51,11 @@ class CorrectionStep:
 class ReactionStep:
     """Resolved step of the partially known FitzHugh–Nagumo model (section 2.3):
     Crank–Nicolson diffusion with the unknown reaction y explicit,
-    u_{k+1} = (I - dt/2 DΔ)⁻¹ [(I + dt/2 DΔ) u_k + dt y_k], so L(u, y) = a(u) + B y
-    with B = dt (I - dt/2 DΔ)⁻¹, a symmetric operator (Bᵀ = B)."""
+    u_{k+1} = (I - Δt/2 DΔ)⁻¹ [(I + Δt/2 DΔ) u_k + Δt y_k].
+
+    As eq. (2), L(u, y) = a(u) + B y with a(u) = ((I - Δt/2 DΔ)⁻¹ (I + Δt/2 DΔ) u - u) / Δt
+    and B = (I - Δt/2 DΔ)⁻¹, a symmetric operator (Bᵀ = B).
+    """
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
@@ -57,14 +68,15 @@ class ReactionStep:
                                 s=field.shape[-2:])
 
     def __call__(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return rd.cn_step(u, self.dt, self.gamma, source=None) + self.coupling(y)
+        return rd.cn_step(u, self.dt, self.gamma, source=None) + self.dt * self.coupling(y)
 
     def drift(self, u: torch.Tensor) -> torch.Tensor:
-        return rd.cn_step(u, self.dt, self.gamma, source=None) - u
+        """a(u) in L(u, y) = a(u) + B y (a velocity)."""
+        return (rd.cn_step(u, self.dt, self.gamma, source=None) - u) / self.dt
 
     def coupling(self, y: torch.Tensor) -> torch.Tensor:
-        """B y."""
-        return self.dt * self._solve(y)
+        """B y = (I - Δt/2 DΔ)⁻¹ y."""
+        return self._solve(y)
 
     coupling_adjoint = coupling  # B is symmetric
 
@@ -76,9 +88,10 @@ def resolved_step(problem: str, attrs: dict):
     """The resolved step of a hybrid problem, from its pairs file's attributes.
 
     A new problem (e.g. the channel's learned pressure solve) adds a step class
-    with ``__call__(u, y)``, ``drift(u)``, ``coupling_adjoint`` (Bᵀ, None for
-    B = I) and ``exact(u)``
-    and a branch here; the rules do not change.
+    with ``dt``, ``__call__(u, y)``, the velocity parts ``drift(u)`` = a(u),
+    ``coupling(y)`` = B y and ``coupling_adjoint(n)`` = Bᵀ n of eq. (2),
+    u_{k+1} = u_k + Δt (a(u_k) + B y_k), and ``exact(u)``, and a branch here;
+    the rules do not change.
     """
     if problem == "rd":
         kind = attrs.get("unresolved", "correction")
