@@ -44,7 +44,9 @@ def main():
     y = torch.as_tensor(ds["unresolved"].values[0, :-1])
     n = torch.randn_like(u)
     n /= n.flatten(1).norm(dim=1)[:, None, None, None]
-    tr = tr_coefficients(n, CorrectionStep(0.01, 0.05).drift(u.double()).float())
+    step = CorrectionStep(0.01, 0.05)
+    tr = tr_coefficients(n, step.drift(u.double()).float(), step.coupling_adjoint)
+
     def seconds_per_epoch(est, epochs):
         torch.manual_seed(0)
         net = ConvNet(2, 2, WIDTHS, batchnorm=True, in_scale=float(u.std()),
