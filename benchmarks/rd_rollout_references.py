@@ -57,7 +57,12 @@ def main():
         traj = rd.simulate(start[0], max(STEPS), dt, args.gamma)
         runs[f"fine, start perturbed by {eps:g}"] = (traj - ref).flatten(1).norm(dim=1) \
             / ref.flatten(1).norm(dim=1)
-        out = rollout(step, lambda u, e=eps: step.exact(u) + _noise(step.exact(u), e, gen), ref)
+
+        def noisy(u, e=eps):
+            y = step.exact(u)
+            return y + _noise(y, e, gen)
+
+        out = rollout(step, noisy, ref)
         runs[f"exact closure + {eps:g} noise"] = out["rel_error"]
     runs["coarse only (y = 0)"] = rollout(step, torch.zeros_like, ref)["rel_error"]
     rows = [{"gamma": args.gamma, "grid": args.grid, "rollout": name,

@@ -68,6 +68,11 @@ def tr_coefficients(normals: torch.Tensor, drift: torch.Tensor, coupling_adjoint
     return c, m
 
 
+def _normal_velocity(c: torch.Tensor, m: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """n_iᵀ L(u_i, y_i) = c_i + m_iᵀ y_i per sample."""
+    return c + (m * y).flatten(1).sum(1)
+
+
 def tr_of_data(tr, y: torch.Tensor) -> float:
     """The TR term of the data themselves, mean_i (n_iᵀ L(u_i, y_i))².
 
@@ -76,8 +81,7 @@ def tr_of_data(tr, y: torch.Tensor) -> float:
     helps once the autoencoder is accurate is this number being small.  TR
     cannot fit y better than λ times it allows.
     """
-    c, m = tr
-    return float(torch.mean((c + (m * y).flatten(1).sum(1)) ** 2))
+    return float(torch.mean(_normal_velocity(*tr, y) ** 2))
 
 
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
@@ -113,8 +117,7 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
             pen = torch.zeros((), dtype=mse.dtype)
             if spec.estimator == "tr":
                 c, m = tr
-                dot = c[idx] + (m[idx] * pred).flatten(1).sum(1)
-                pen = torch.mean(dot**2)
+                pen = torch.mean(_normal_velocity(c[idx], m[idx], pred) ** 2)
             loss = mse + spec.lam * pen if spec.estimator == "tr" else mse
             if not torch.isfinite(loss):
                 raise TrainingDivergedError(f"closure {spec.estimator}: loss not finite at "
