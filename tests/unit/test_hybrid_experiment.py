@@ -8,6 +8,7 @@ from romflow import io, tables
 from romflow.errors import ConfigError
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import experiment as ex
+from romflow.hybrid.networks import subgrid_detail
 
 MANIFOLD = {"widths": [2, 4], "epochs": 2, "lr": 1e-3, "batch": 8, "every": 2,
             "checkpoint_every": 1}
@@ -105,3 +106,52 @@ def test_manifold_resumes_to_the_same_weights(pairs, tmp_path):
     for key, val in full["weights"].items():      # batch-norm running stats included
         assert torch.equal(val, resumed["weights"][key]), key
     assert normals["ae_loss"].sizes["iteration"] == 3
+
+
+def test_subgrid_remainder_of_the_correction_is_first_order_in_dt():
+    """y - (1 - I R) u = Δt (L_fine(u) - I L_coarse(R u)) + O(Δt²): the consistency of
+    Crank-Nicolson on both grids (one-step expansion u_{k+1} = u_k + Δt u_t + O(Δt²)),
+    measured as rate = log2(e(Δt) / e(Δt/2)) -> 1."""
+    u = rd.solve(0.05, 16, trajectories=1, steps=1, warmup=20, dt=0.01, seed=3)
+    u = torch.from_numpy(u["u"].values[0, :1]).double()
+    errs = []
+    for dt in (4e-3, 2e-3, 1e-3):
+        y = rd.cn_step(u, dt, 0.05) - rd.coarse_step(u, dt, 0.05)
+        errs.append(float((y - subgrid_detail(u)).norm()))
+    rates = [np.log2(a / b) for a, b in zip(errs, errs[1:])]
+    assert all(abs(r - 1) < 0.05 for r in rates), f"expected rate 1, got {rates} ({errs})"
+    detail = subgrid_detail(u)
+    assert float(rd.restrict(detail).abs().max()) < 1e-14        # zero mean on every block
+
+
+def test_coarse_latent_autoencoder_and_subgrid_closure_round_trip(pairs):
+    cfg = {**MANIFOLD, "latent": "coarse"}
+    state, normals, _ = ex.fit_manifold(pairs, cfg, problem="rd", **QUIET)
+    ae = ex.load_manifold(state, pairs)
+    u = torch.from_numpy(pairs["u"].values[1, :4]).float()
+    with torch.no_grad():
+        rec = ae(u)
+    # E = R: the coarse part of every state is reconstructed exactly
+    assert torch.allclose(rd.restrict(rec), rd.restrict(u), atol=1e-6)
+    assert np.isclose(float(ex.distance(ae, u[:1])[0]), normals["distance"].values[1, 0],
+                      rtol=1e-5)
+    clos, _ = ex.fit_estimator(pairs, normals, [0, 1], "tr", {**CLOSURE, "skip": "subgrid"},
+                               problem="rd", **QUIET)
+    net = ex.load_closure(clos, pairs)
+    with torch.no_grad():
+        r = net(u) - subgrid_detail(u)
+        zero = net.net(u)
+    assert torch.allclose(r, zero, atol=1e-6)                  # output = detail + the U-Net
+
+
+def test_coarse_fine_options_need_correction_pairs():
+    react = rd.solve(0.1, 8, trajectories=2, steps=4, warmup=1, dt=0.01, seed=1,
+                     unresolved="reaction")
+    with pytest.raises(ConfigError, match="latent = 'coarse' needs coarse-fine correction"):
+        ex.fit_manifold(react, {**MANIFOLD, "latent": "coarse"}, problem="rd", **QUIET)
+    with pytest.raises(ConfigError, match="allowed: \\['conv', 'coarse'\\]"):
+        ex.fit_manifold(react, {**MANIFOLD, "latent": "pca"}, problem="rd", **QUIET)
+    _, normals, _ = ex.fit_manifold(react, MANIFOLD, problem="rd", **QUIET)
+    with pytest.raises(ConfigError, match="skip = 'subgrid' needs coarse-fine correction"):
+        ex.fit_estimator(react, normals, [0], "ols", {**CLOSURE, "skip": "subgrid"},
+                         problem="rd", **QUIET)

@@ -23,7 +23,8 @@ from romflow import io
 from romflow.errors import ConfigError, DataError
 from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
 from romflow.hybrid.manifold import Manifold, distance
-from romflow.hybrid.networks import ConvNet
+from romflow.hybrid.networks import (CoarseLatentAutoencoder, ConvNet, SubgridSkip,
+                                     subgrid_detail)
 from romflow.hybrid.simulate import resolved_step, rollout
 
 __all__ = ["split_trajectories", "training_steps", "fit_manifold", "load_manifold",
@@ -83,6 +84,48 @@ def _net(pairs, widths, skips, batchnorm=False, in_scale=1.0, out_scale=1.0, per
                    in_scale=in_scale, out_scale=out_scale)
 
 
+LATENTS = ("conv", "coarse")
+SKIPS = ("none", "subgrid")
+
+
+def _coarse_fine(pairs, key, value):
+    """``latent: coarse`` and ``skip: subgrid`` need the coarse–fine correction problem."""
+    if pairs.attrs.get("unresolved") != "correction":
+        raise ConfigError(f"{key} = {value!r} needs coarse-fine correction pairs (rd with "
+                          f"unresolved: correction), but these pairs have unresolved = "
+                          f"{pairs.attrs.get('unresolved')!r}; allowed here: "
+                          f"{key} = {LATENTS[0] if key == 'latent' else SKIPS[0]!r}")
+
+
+def _autoencoder(pairs, widths, latent, batchnorm=False, u=None):
+    """The manifold autoencoder: the U-Net without skips (``conv``) or the coarse-latent
+    one (``coarse``); ``u`` (training states) sets the data scaling when given."""
+    if latent not in LATENTS:
+        raise ConfigError(f"manifold latent = {latent!r} is invalid; allowed: {list(LATENTS)}")
+    if latent == "conv":
+        scale = 1.0 if u is None else float(u.std())
+        return _net(pairs, widths, skips=False, batchnorm=batchnorm, in_scale=scale,
+                    out_scale=scale)
+    _coarse_fine(pairs, "latent", latent)
+    su, sd = (1.0, 1.0) if u is None else (float(u.std()), float(subgrid_detail(u).std()))
+    return CoarseLatentAutoencoder(_net(pairs, widths, skips=True, batchnorm=batchnorm,
+                                        in_scale=su, out_scale=sd))
+
+
+def _surrogate(pairs, widths, skip, batchnorm=False, u=None, y=None):
+    """The closure U-Net, with the sub-grid skip when ``skip == "subgrid"``; ``u, y``
+    (training pairs) set the data scaling when given."""
+    if skip not in SKIPS:
+        raise ConfigError(f"closure skip = {skip!r} is invalid; allowed: {list(SKIPS)}")
+    if skip == "none":
+        su, sy = (1.0, 1.0) if u is None else (float(u.std()), float(y.std()))
+        return _net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su, out_scale=sy)
+    _coarse_fine(pairs, "skip", skip)
+    su, sr = (1.0, 1.0) if u is None else (float(u.std()), float((y - subgrid_detail(u)).std()))
+    return SubgridSkip(_net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su,
+                            out_scale=sr))
+
+
 def _max_halvings(grid) -> int:
     k = 0
     while all(n % 2 ** (k + 1) == 0 for n in grid):
@@ -111,10 +154,10 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     steps = training_steps(pairs, cfg["every"])
     trajs = range(pairs.sizes[io.TRAJECTORY])
     states = _states(pairs, "u", trajs, range(0, pairs.sizes[io.STEP], int(cfg["every"])))
-    scale = float(states.std())
     torch.manual_seed(seed)
     bn = bool(cfg.get("batchnorm", False))
-    ae = _net(pairs, cfg["widths"], skips=False, batchnorm=bn, in_scale=scale, out_scale=scale)
+    latent = cfg.get("latent", "conv")
+    ae = _autoencoder(pairs, cfg["widths"], latent, batchnorm=bn, u=states)
     man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed)
     man.fit(states, log=log, checkpoint=checkpoint,
             checkpoint_every=cfg.get("checkpoint_every", 0))
@@ -140,12 +183,13 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
                             solver=NET_SOLVER, scheme="convolutional autoencoder, autograd",
                             config=cfg, mean_relative_distance=rel))
     state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False,
-             "batchnorm": bn}
+             "batchnorm": bn, "latent": latent}
     return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", cfg)
 
 
 def load_manifold(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
-    ae = _net(pairs, state["widths"], skips=False, batchnorm=state.get("batchnorm", False))
+    ae = _autoencoder(pairs, state["widths"], state.get("latent", "conv"),
+                      batchnorm=state.get("batchnorm", False))
     ae.load_state_dict(state["weights"])
     return ae.eval().requires_grad_(False)
 
@@ -163,7 +207,7 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     steps = normals_ds[io.STEP].values
     u = _states(pairs, "u", train_ids, steps)
     y = _states(pairs, "unresolved", train_ids, steps)
-    su, sy = float(u.std()), float(y.std())
+    su = float(u.std())
     own = {"weight_decay": cfg.get("weight_decay", 0.0), "noise": cfg.get("noise", 0.0) * su,
            "lam": cfg.get("lam", 0.0)}
     spec = ClosureSpec(estimator, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"],
@@ -180,17 +224,19 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
             f"velocity; lam times it is what TR must trade against the MSE)")
     torch.manual_seed(seed)
     bn = bool(cfg.get("batchnorm", False))
-    net = _net(pairs, cfg["widths"], skips=True, batchnorm=bn, in_scale=su, out_scale=sy)
+    skip = cfg.get("skip", "none")
+    net = _surrogate(pairs, cfg["widths"], skip, batchnorm=bn, u=u, y=y)
     log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
     hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
                        checkpoint_every=cfg.get("checkpoint_every", 0))
     state = {"weights": net.state_dict(), "widths": list(cfg["widths"]), "skips": True,
-             "batchnorm": bn, "estimator": estimator}
+             "batchnorm": bn, "estimator": estimator, "skip": skip}
     return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg, **extra)
 
 
 def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
-    net = _net(pairs, state["widths"], skips=True, batchnorm=state.get("batchnorm", False))
+    net = _surrogate(pairs, state["widths"], state.get("skip", "none"),
+                     batchnorm=state.get("batchnorm", False))
     net.load_state_dict(state["weights"])
     return net.eval().requires_grad_(False)
 
