@@ -8,7 +8,9 @@ training:
   (how strongly the true dynamics amplify or damp an error);
 - ``exact closure + eps noise``: the hybrid step with y(u) exact plus white
   noise of relative size eps every step (a closure with eps error, no bias);
-- ``coarse only (y = 0)``: the resolved step alone.
+- ``coarse only (y = 0)``: the resolved step alone;
+- ``sub-grid detail only``: y = (1 - I R) u, the closure's fixed skip path
+  (``closure.skip: subgrid``) with the learned O(Δt) remainder set to zero.
 
 A learned closure whose rollout is worse than ``coarse only`` is worse than no
 closure.  Writes ``results/benchmarks/rd_rollout_references.csv``.
@@ -26,6 +28,7 @@ import torch
 
 from romflow import tables
 from romflow.fom import reaction_diffusion as rd
+from romflow.hybrid.networks import subgrid_detail
 from romflow.hybrid.simulate import CorrectionStep, rollout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +68,8 @@ def main():
         out = rollout(step, noisy, ref)
         runs[f"exact closure + {eps:g} noise"] = out["rel_error"]
     runs["coarse only (y = 0)"] = rollout(step, torch.zeros_like, ref)["rel_error"]
+    runs["sub-grid detail only (y = (1 - I R) u)"] = rollout(step, subgrid_detail,
+                                                             ref)["rel_error"]
     rows = [{"gamma": args.gamma, "grid": args.grid, "rollout": name,
              **{f"rel_error_step{k}": float(err[k]) for k in STEPS}}
             for name, err in runs.items()]
