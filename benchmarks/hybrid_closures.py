@@ -1,9 +1,10 @@
 """Benchmark: seconds per training epoch of the four closure estimators, in one run.
 
 FitzHugh–Nagumo coarse–fine pairs at the paper's fine grid N = 64 (γ = 0.05),
-the U-Net surrogate of config.yaml with its sub-grid skip, precomputed manifold normals (random unit fields here:
-the cost does not depend on their values).  The ratio TR / OLS is the number
-the TR design is judged by (the penalty is one dot product per sample).
+the U-Net surrogate of config.yaml with its sub-grid skip, precomputed manifold
+normals (random unit fields here: the cost does not depend on their values).  The
+ratio TR / OLS is the number the TR design is judged by (the penalty is one dot
+product per sample).
 Writes ``results/benchmarks/hybrid_closures.csv``.
 
     python benchmarks/hybrid_closures.py [--samples 256] [--epochs 3]

@@ -88,13 +88,12 @@ LATENTS = ("conv", "coarse")
 SKIPS = ("none", "subgrid")
 
 
-def _coarse_fine(pairs, key, value):
+def _coarse_fine(pairs, key, value, plain):
     """``latent: coarse`` and ``skip: subgrid`` need the coarse–fine correction problem."""
     if pairs.attrs.get("unresolved") != "correction":
         raise ConfigError(f"{key} = {value!r} needs coarse-fine correction pairs (rd with "
                           f"unresolved: correction), but these pairs have unresolved = "
-                          f"{pairs.attrs.get('unresolved')!r}; allowed here: "
-                          f"{key} = {LATENTS[0] if key == 'latent' else SKIPS[0]!r}")
+                          f"{pairs.attrs.get('unresolved')!r}; allowed here: {key} = {plain!r}")
 
 
 def _autoencoder(pairs, widths, latent, batchnorm=False, u=None):
@@ -106,7 +105,7 @@ def _autoencoder(pairs, widths, latent, batchnorm=False, u=None):
         scale = 1.0 if u is None else float(u.std())
         return _net(pairs, widths, skips=False, batchnorm=batchnorm, in_scale=scale,
                     out_scale=scale)
-    _coarse_fine(pairs, "latent", latent)
+    _coarse_fine(pairs, "latent", latent, LATENTS[0])
     su, sd = (1.0, 1.0) if u is None else (float(u.std()), float(subgrid_detail(u).std()))
     return CoarseLatentAutoencoder(_net(pairs, widths, skips=True, batchnorm=batchnorm,
                                         in_scale=su, out_scale=sd))
@@ -120,7 +119,7 @@ def _surrogate(pairs, widths, skip, batchnorm=False, u=None, y=None):
     if skip == "none":
         su, sy = (1.0, 1.0) if u is None else (float(u.std()), float(y.std()))
         return _net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su, out_scale=sy)
-    _coarse_fine(pairs, "skip", skip)
+    _coarse_fine(pairs, "skip", skip, SKIPS[0])
     su, sr = (1.0, 1.0) if u is None else (float(u.std()), float((y - subgrid_detail(u)).std()))
     return SubgridSkip(_net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su,
                             out_scale=sr))
@@ -180,7 +179,8 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
                                 long_name="autoencoder mean squared reconstruction error")},
         coords={**coords, io.ITERATION: np.arange(1, len(man.loss_) + 1)},
         attrs=io.provenance("normals", problem, equation="F(u) = |u - D(E(u))|_2",
-                            solver=NET_SOLVER, scheme="convolutional autoencoder, autograd",
+                            solver=NET_SOLVER,
+                            scheme=f"convolutional autoencoder (latent: {latent}), autograd",
                             config=cfg, mean_relative_distance=rel))
     state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False,
              "batchnorm": bn, "latent": latent}
