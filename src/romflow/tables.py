@@ -172,7 +172,9 @@ def hybrid_latex(table: pd.DataFrame, path, *, caption: str) -> Path:
                     cells.append("--")
                     continue
                 r = row.iloc[0]
-                cell = f"{_fmt(r.rel_error_mean)} $\\pm$ {_fmt(r.rel_error_std)}"
+                cell = _fmt(r.rel_error_mean)
+                if r.rollouts - r.blowups > 1:  # a spread needs two finite rollouts
+                    cell += f" $\\pm$ {_fmt(r.rel_error_std)}"
                 if r.blowups:
                     cell += f" [{r.blowups}/{r.rollouts} blow-up]"
                 paper = PAPER_TABLE1.get(int(grid), {}).get(est)

@@ -1,6 +1,7 @@
 """The hybrid experiment of one case: splits, manifold + normals, closures, rollouts, Table 1."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -95,6 +96,18 @@ def test_rollout_file_and_table_treat_blowups_explicitly(pairs):
     assert ols.blowups == 1 and np.isinf(ols.rel_error_mean)
     assert not table[["rel_error_mean", "rel_error_std"]].isna().any().any()
     assert table[table.estimator == "tr"].iloc[0].blowups == 0
+
+
+def test_latex_table_shows_a_spread_only_over_two_or_more_finite_rollouts(tmp_path):
+    row = {"grid": 64, "gamma": 0.05, "estimator": "ols", "splits": 1, "rel_error_mean": 0.25,
+           "rel_error_std": 0.0, "blowups": 0, "rollouts": 1}
+    two = {**row, "estimator": "tr", "splits": 2, "rollouts": 2, "rel_error_std": 0.01}
+    text = tables.hybrid_latex(pd.DataFrame([row, two]), tmp_path / "t.tex",
+                               caption="c").read_text()
+    ols = next(line for line in text.splitlines() if "& OLS &" in line)
+    tr = next(line for line in text.splitlines() if "& TR &" in line)
+    assert "0.25 (84)" in ols and "pm" not in ols       # one rollout: no spread to show
+    assert "0.25 $\\pm$ 0.01 (0.12)" in tr
 
 
 def test_manifold_resumes_to_the_same_weights(pairs, tmp_path):

@@ -14,7 +14,7 @@ with rule_context(snakemake) as ctx:
     tables.hybrid_latex(
         table, out.latex,
         caption=(f"Reaction-diffusion ({par.unresolved} learned), relative error "
-                 f"||u - u_hat|| / ||u|| at step {steps}, mean $\\pm$ std over "
+                 f"||u - u_hat|| / ||u|| at step {steps}, mean (and std, with two or more) over "
                  f"{int(table['rollouts'].max())} test rollouts ({int(table['splits'].max())} "
                  f"splits), scale {par.scale}; in parentheses: the paper's Table 1 (step 1000, "
                  "10 splits; the authors' code learns the reaction term and reports the squared "
