@@ -15,6 +15,10 @@ config.clear()
 config.update(CFG)
 
 RESULTS = "results"
+# The mLaSDI chain (FOM -> stage 1 -> stage 2 -> ...) has few jobs but the longest
+# serial path (a 50k-iteration stage 1 is about 20 min on one core): started first,
+# it overlaps with the many short hybrid jobs instead of running alone at the end.
+PRIORITY_LONG_CHAIN = 10
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks/rules"
 # Training and rollout rules ask for a GPU unless the config pins the CPU.

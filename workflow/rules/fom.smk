@@ -13,6 +13,7 @@ rule fom:
     benchmark:
         f"{BENCH}/{{problem}}/fom.tsv"
     threads: 1
+    priority: PRIORITY_LONG_CHAIN
     resources:
         mem_mb=2000,
         runtime=30,

@@ -15,6 +15,7 @@ rule train_stage1:
     benchmark:
         f"{BENCH}/{{problem}}/{{model}}/train_stage1.tsv"
     threads: 1
+    priority: PRIORITY_LONG_CHAIN
     resources:
         mem_mb=4000,
         runtime=240,
@@ -41,6 +42,7 @@ rule train_stage:
     benchmark:
         f"{BENCH}/{{problem}}/{{model}}/train_stage{{k}}.tsv"
     threads: 1
+    priority: PRIORITY_LONG_CHAIN
     resources:
         mem_mb=4000,
         runtime=240,
