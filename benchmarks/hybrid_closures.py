@@ -23,7 +23,7 @@ from romflow import tables
 from romflow.device import set_threads
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid.closures import ESTIMATORS, ClosureSpec, fit_closure, tr_coefficients
-from romflow.hybrid.networks import ConvNet, SubgridSkip, subgrid_detail
+from romflow.hybrid.experiment import surrogate
 from romflow.hybrid.simulate import CorrectionStep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +50,7 @@ def main():
 
     def seconds_per_epoch(est, epochs):
         torch.manual_seed(0)
-        net = SubgridSkip(ConvNet(2, 2, WIDTHS, batchnorm=True, in_scale=float(u.std()),
-                                  out_scale=float((y - subgrid_detail(u)).std())))
+        net = surrogate(ds, WIDTHS, "subgrid", batchnorm=True, u=u, y=y)
         t0 = time.perf_counter()
         fit_closure(net, u, y, ClosureSpec(est, epochs=epochs, batch=args.batch), tr=tr,
                     log=lambda *_: None)

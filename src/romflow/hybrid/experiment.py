@@ -27,7 +27,7 @@ from romflow.hybrid.networks import (CoarseLatentAutoencoder, ConvNet, SubgridSk
                                      subgrid_detail)
 from romflow.hybrid.simulate import resolved_step, rollout
 
-__all__ = ["split_trajectories", "training_steps", "fit_manifold", "load_manifold",
+__all__ = ["split_trajectories", "training_steps", "surrogate", "fit_manifold", "load_manifold",
            "fit_estimator", "load_closure", "simulate_split"]
 
 NET_SOLVER = "romflow.hybrid (ConvNet U-Net / autoencoder, torch)"
@@ -111,7 +111,7 @@ def _autoencoder(pairs, widths, latent, batchnorm=False, u=None):
                                         in_scale=su, out_scale=sd))
 
 
-def _surrogate(pairs, widths, skip, batchnorm=False, u=None, y=None):
+def surrogate(pairs, widths, skip, batchnorm=False, u=None, y=None):
     """The closure U-Net, with the sub-grid skip when ``skip == "subgrid"``; ``u, y``
     (training pairs) set the data scaling when given."""
     if skip not in SKIPS:
@@ -225,7 +225,7 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     torch.manual_seed(seed)
     bn = bool(cfg.get("batchnorm", False))
     skip = cfg.get("skip", "none")
-    net = _surrogate(pairs, cfg["widths"], skip, batchnorm=bn, u=u, y=y)
+    net = surrogate(pairs, cfg["widths"], skip, batchnorm=bn, u=u, y=y)
     log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
     hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
                        checkpoint_every=cfg.get("checkpoint_every", 0))
@@ -235,7 +235,7 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
 
 
 def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
-    net = _surrogate(pairs, state["widths"], state.get("skip", "none"),
+    net = surrogate(pairs, state["widths"], state.get("skip", "none"),
                      batchnorm=state.get("batchnorm", False))
     net.load_state_dict(state["weights"])
     return net.eval().requires_grad_(False)
