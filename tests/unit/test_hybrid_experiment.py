@@ -74,6 +74,48 @@ def test_closure_resumes_to_the_same_weights(pairs, tmp_path):
     assert loss.sizes["iteration"] == 3 and np.all(loss["tr"].values > 0)
 
 
+def test_a_checkpoint_of_other_settings_is_ignored_not_resumed(pairs, tmp_path):
+    """A run killed with λ = 1 leaves a checkpoint; rerunning with λ = 10 must train
+    from the start (the weights of a fresh λ = 10 run), not continue the λ = 1 one;
+    so must a run with a smaller budget than the checkpoint's epoch."""
+    _, normals, _ = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
+    fresh, _ = ex.fit_estimator(pairs, normals, [0, 1], "tr", CLOSURE, problem="rd", **QUIET)
+    ckpt = tmp_path / "closure.ckpt"
+    ex.fit_estimator(pairs, normals, [0, 1], "tr", {**CLOSURE, "lam": 1.0, "epochs": 2},
+                     problem="rd", checkpoint=ckpt, **QUIET)
+    logged = []
+    rerun, loss = ex.fit_estimator(pairs, normals, [0, 1], "tr", CLOSURE, problem="rd",
+                                   checkpoint=ckpt, log=logged.append)
+    assert any("ignoring checkpoint" in line for line in logged)
+    for key, val in fresh["weights"].items():
+        assert torch.equal(val, rerun["weights"][key]), key
+    assert loss.sizes["iteration"] == 3
+    short = {**CLOSURE, "epochs": 1}           # the checkpoint (epoch 3) is past this budget
+    alone, _ = ex.fit_estimator(pairs, normals, [0, 1], "tr", short, problem="rd", **QUIET)
+    cut, loss = ex.fit_estimator(pairs, normals, [0, 1], "tr", short, problem="rd",
+                                 checkpoint=ckpt, **QUIET)
+    assert loss.sizes["iteration"] == 1
+    for key, val in alone["weights"].items():
+        assert torch.equal(val, cut["weights"][key]), key
+
+
+def test_rollout_digest_follows_the_closure_and_manifold_settings(pairs):
+    """Table 1 rows made with λ = 1 and λ = 10 must not carry the same config digest."""
+    m_state, normals, m_loss = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
+    assert m_state["config_digest"] == normals.attrs["config_digest"] == m_loss.attrs[
+        "config_digest"]
+    rollout_cfg = {"cap": 1e3, "snapshot_every": 5}
+    digests = set()
+    for lam in (1.0, 10.0):
+        c_state, c_loss = ex.fit_estimator(pairs, normals, [0, 1], "tr", {**CLOSURE, "lam": lam},
+                                           problem="rd", **QUIET)
+        assert c_state["config_digest"] == c_loss.attrs["config_digest"]
+        digests.add(io.config_digest(ex.rollout_config(rollout_cfg, c_state, m_state)))
+    assert len(digests) == 2
+    other, _, _ = ex.fit_manifold(pairs, {**MANIFOLD, "lr": 2e-3}, problem="rd", **QUIET)
+    assert other["config_digest"] != m_state["config_digest"]
+
+
 def test_rollout_file_and_table_treat_blowups_explicitly(pairs):
     state, normals, _ = ex.fit_manifold(pairs, MANIFOLD, problem="rd", **QUIET)
     ae = ex.load_manifold(state, pairs)

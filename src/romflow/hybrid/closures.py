@@ -86,13 +86,14 @@ def tr_of_data(tr, y: torch.Tensor) -> float:
 
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
                 *, tr=None, seed: int = 0, log=print, checkpoint=None,
-                checkpoint_every: int = 0) -> dict:
+                checkpoint_every: int = 0, digest: str = "") -> dict:
     """Train ``model`` (u -> y) with ``spec.estimator``; returns the loss history.
 
     ``tr = (c, m)`` from :func:`tr_coefficients` is required for TR.  Shuffling,
     the aOLS noise and the initial weights are all seeded.  With ``checkpoint``
     (a path) the full training state is saved every ``checkpoint_every`` epochs
-    and training resumes from it, giving the same weights as an uninterrupted run.
+    and training resumes from it, giving the same weights as an uninterrupted run;
+    ``digest`` names the settings, and a checkpoint with another is not resumed.
     """
     if spec.estimator == "tr" and tr is None:
         raise ConfigError("the TR estimator needs tr=(c, m) from tr_coefficients")
@@ -102,7 +103,8 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=spec.patience)
     history = {"loss": [], "mse": [], "tr": []}
     n = u.shape[0]
-    start_epoch = checkpoint_io.resume(checkpoint, model, opt, sched, gen, history, log)
+    start_epoch = checkpoint_io.resume(checkpoint, model, opt, sched, gen, history, log,
+                                       digest=digest, epochs=spec.epochs)
     report = max(1, spec.epochs // 20)
     for epoch in range(start_epoch, spec.epochs):
         inputs = u
@@ -135,5 +137,6 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
             log(f"{spec.estimator} epoch {epoch + 1}/{spec.epochs}: loss {loss:.4e} "
                 f"(mse {mse:.4e}, tr {pen:.4e}), lr {opt.param_groups[0]['lr']:.1e}")
         if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-            checkpoint_io.save(checkpoint, model, opt, sched, gen, history, epoch + 1)
+            checkpoint_io.save(checkpoint, model, opt, sched, gen, history, epoch + 1,
+                               digest=digest)
     return history

@@ -28,7 +28,7 @@ from romflow.hybrid.networks import (CoarseLatentAutoencoder, ConvNet, SubgridSk
 from romflow.hybrid.simulate import resolved_step, rollout
 
 __all__ = ["split_trajectories", "training_steps", "surrogate", "fit_manifold", "load_manifold",
-           "fit_estimator", "load_closure", "simulate_split"]
+           "fit_estimator", "load_closure", "rollout_config", "simulate_split"]
 
 NET_SOLVER = "romflow.hybrid (ConvNet U-Net / autoencoder, torch)"
 
@@ -132,6 +132,14 @@ def _max_halvings(grid) -> int:
     return k
 
 
+def _checkpoint_digest(config: dict, section: str, seed: int) -> str:
+    """The settings a training checkpoint must share to be resumed: all of ``config``
+    and the seed but the epoch budget (a longer run may go on from a shorter one)
+    and the checkpoint interval."""
+    own = {k: v for k, v in config[section].items() if k not in ("epochs", "checkpoint_every")}
+    return io.config_digest({**config, section: own, "seed": int(seed)})
+
+
 def _loss_dataset(history: dict, problem: str, what: str, config, **extra) -> xr.Dataset:
     n = len(history["loss"])
     data = {key: io.variable((io.ITERATION,), np.asarray(val, dtype=np.float64), units="1",
@@ -148,8 +156,10 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     """Autoencoder on all states of the case, then the normals at the training states.
 
     ``cfg``: ``widths, epochs, lr, batch, every, checkpoint_every``.  Returns
-    ``(model_state, normals_ds, loss_ds)``.
+    ``(model_state, normals_ds, loss_ds)``; their config digest covers ``cfg`` and
+    the pairs file's own digest (the FOM settings).
     """
+    config = {"manifold": dict(cfg), "pairs": pairs.attrs.get("config_digest", "unrecorded")}
     steps = training_steps(pairs, cfg["every"])
     trajs = range(pairs.sizes[io.TRAJECTORY])
     states = _states(pairs, "u", trajs, range(0, pairs.sizes[io.STEP], int(cfg["every"])))
@@ -159,7 +169,8 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     ae = _autoencoder(pairs, cfg["widths"], latent, batchnorm=bn, u=states)
     man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed)
     man.fit(states, log=log, checkpoint=checkpoint,
-            checkpoint_every=cfg.get("checkpoint_every", 0))
+            checkpoint_every=cfg.get("checkpoint_every", 0),
+            digest=_checkpoint_digest(config, "manifold", seed))
     u = _states(pairs, "u", trajs, steps)
     n = man.normals(u)
     f = man.distance(u)
@@ -181,10 +192,10 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
         attrs=io.provenance("normals", problem, equation="F(u) = |u - D(E(u))|_2",
                             solver=NET_SOLVER,
                             scheme=f"convolutional autoencoder (latent: {latent}), autograd",
-                            config=cfg, mean_relative_distance=rel))
+                            config=config, mean_relative_distance=rel))
     state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False,
-             "batchnorm": bn, "latent": latent}
-    return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", cfg)
+             "batchnorm": bn, "latent": latent, "config_digest": io.config_digest(config)}
+    return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", config)
 
 
 def load_manifold(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
@@ -202,8 +213,11 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     estimator's own setting (``weight_decay`` mOLS, ``noise`` aOLS, ``lam`` TR).
     The training steps are those of ``normals_ds``, so TR uses the precomputed
     normals.  aOLS's input noise is ``noise`` times the standard deviation of the
-    states.  Returns ``(model_state, loss_ds)``.
+    states.  Returns ``(model_state, loss_ds)``; their config digest covers ``cfg``,
+    the training trajectories, the seed and the normals file's digest.
     """
+    config = {"closure": dict(cfg), "train": [int(t) for t in train_ids], "seed": int(seed),
+              "normals": normals_ds.attrs.get("config_digest", "unrecorded")}
     steps = normals_ds[io.STEP].values
     u = _states(pairs, "u", train_ids, steps)
     y = _states(pairs, "unresolved", train_ids, steps)
@@ -228,10 +242,12 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     net = surrogate(pairs, cfg["widths"], skip, batchnorm=bn, u=u, y=y)
     log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
     hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
-                       checkpoint_every=cfg.get("checkpoint_every", 0))
+                       checkpoint_every=cfg.get("checkpoint_every", 0),
+                       digest=_checkpoint_digest(config, "closure", seed))
     state = {"weights": net.state_dict(), "widths": list(cfg["widths"]), "skips": True,
-             "batchnorm": bn, "estimator": estimator, "skip": skip}
-    return state, _loss_dataset(hist, problem, f"closure {estimator}", cfg, **extra)
+             "batchnorm": bn, "estimator": estimator, "skip": skip,
+             "config_digest": io.config_digest(config)}
+    return state, _loss_dataset(hist, problem, f"closure {estimator}", config, **extra)
 
 
 def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
@@ -239,6 +255,16 @@ def load_closure(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
                      batchnorm=state.get("batchnorm", False))
     net.load_state_dict(state["weights"])
     return net.eval().requires_grad_(False)
+
+
+def rollout_config(rollout_cfg: dict, closure_state: dict, manifold_state: dict) -> dict:
+    """What a rollout file's config digest covers: its own settings and the digests
+    of the closure and autoencoder it runs, which cover their training settings and,
+    through the normals and pairs, everything upstream.  Two Table 1 runs that
+    differ only in λ thus carry different digests."""
+    return {"rollout": dict(rollout_cfg),
+            "closure": closure_state.get("config_digest", "unrecorded"),
+            "manifold": manifold_state.get("config_digest", "unrecorded")}
 
 
 def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem: str,

@@ -47,16 +47,18 @@ class Manifold:
         self.epochs, self.lr, self.batch, self.seed = epochs, lr, batch, seed
 
     def fit(self, states: torch.Tensor, log=print, checkpoint=None,
-            checkpoint_every: int = 0) -> "Manifold":
+            checkpoint_every: int = 0, digest: str = "") -> "Manifold":
         """Minimize the mean squared reconstruction error over ``states``.
 
         With ``checkpoint`` (a path) the training state is saved every
-        ``checkpoint_every`` epochs and a rerun resumes from it.
+        ``checkpoint_every`` epochs and a rerun resumes from it if it was made
+        with the same settings ``digest``.
         """
         gen = torch.Generator().manual_seed(self.seed)
         opt = torch.optim.Adam(self.autoencoder.parameters(), lr=self.lr)
         history = {"loss": []}
-        start = checkpoint_io.resume(checkpoint, self.autoencoder, opt, None, gen, history, log)
+        start = checkpoint_io.resume(checkpoint, self.autoencoder, opt, None, gen, history, log,
+                                     digest=digest, epochs=self.epochs)
         report = max(1, self.epochs // 20)
         for epoch in range(start, self.epochs):
             order = torch.randperm(states.shape[0], generator=gen)
@@ -77,7 +79,7 @@ class Manifold:
                     f"loss {history['loss'][-1]:.4e}")
             if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
                 checkpoint_io.save(checkpoint, self.autoencoder, opt, None, gen, history,
-                                   epoch + 1)
+                                   epoch + 1, digest=digest)
         self.loss_ = history["loss"]
         self.autoencoder.eval()
         return self
