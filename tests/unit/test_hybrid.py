@@ -171,11 +171,24 @@ def test_correction_step_velocity_is_that_of_eq_2():
 def test_blowup_is_recorded_not_raised():
     traj, _, _ = rd_pairs(steps=10)
     step = CorrectionStep(0.01, 0.1)
-    out = rollout(step, lambda u: 1e3 * u, traj[0], cap=10.0,
-                  distance=lambda u: u.flatten(1).norm(dim=1))
+    norm = lambda u: u.flatten(1).norm(dim=1)  # noqa: E731
+    out = rollout(step, lambda u: 1e3 * u, traj[0], cap=10.0, distance=norm, chunk=3)
     k = out["blowup_step"]
     assert 0 < k <= 10 and torch.isinf(out["rel_error"][k:]).all()
     assert torch.isfinite(out["rel_error"][:k]).all() and torch.isnan(out["shift"][k:]).all()
+    # the shift, evaluated after the rollout in chunks, is F of each state reached
+    assert torch.equal(out["shift"][:k], norm(out["states"][:k]).double())
+
+
+def test_shift_in_chunks_is_the_shift_state_by_state():
+    traj, _, _ = rd_pairs(steps=10)
+    step = CorrectionStep(0.01, 0.1)
+    norm = lambda u: u.flatten(1).norm(dim=1)  # noqa: E731
+    whole = rollout(step, step.exact, traj[0], distance=norm, chunk=100)
+    for chunk in (1, 4):
+        assert torch.allclose(rollout(step, step.exact, traj[0], distance=norm,
+                                      chunk=chunk)["shift"], whole["shift"], rtol=1e-12)
+    assert whole["blowup_step"] == -1 and torch.isfinite(whole["shift"]).all()
 
 
 def test_manifold_fit_reduces_reconstruction_error():
