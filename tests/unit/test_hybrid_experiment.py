@@ -199,11 +199,16 @@ def test_coarse_latent_autoencoder_and_subgrid_closure_round_trip(pairs):
     assert torch.allclose(r, zero, atol=1e-6)                  # output = detail + the U-Net
 
 
-def test_coarse_fine_options_need_correction_pairs():
+def test_the_subgrid_skip_needs_correction_pairs_the_coarse_latent_does_not():
     react = rd.solve(0.1, 8, trajectories=2, steps=4, warmup=1, dt=0.01, seed=1,
                      unresolved="reaction")
-    with pytest.raises(ConfigError, match="latent = 'coarse' needs coarse-fine correction"):
-        ex.fit_manifold(react, {**MANIFOLD, "latent": "coarse"}, problem="rd", **QUIET)
+    state, normals, _ = ex.fit_manifold(react, {**MANIFOLD, "latent": "coarse"},
+                                        problem="rd", **QUIET)
+    assert state["latent"] == "coarse" and np.isfinite(normals["normal"].values).all()
+    u = torch.from_numpy(react["u"].values[0, :2]).float()
+    ae = ex.load_manifold(state, react)
+    # its code is the coarse field: D(E(u)) keeps every 2 x 2 block mean of u
+    assert torch.allclose(rd.restrict(ae(u)), rd.restrict(u), atol=1e-5)
     with pytest.raises(ConfigError, match="allowed: \\['conv', 'coarse'\\]"):
         ex.fit_manifold(react, {**MANIFOLD, "latent": "pca"}, problem="rd", **QUIET)
     _, normals, _ = ex.fit_manifold(react, MANIFOLD, problem="rd", **QUIET)

@@ -89,7 +89,9 @@ SKIPS = ("none", "subgrid")
 
 
 def _coarse_fine(pairs, key, value, plain):
-    """``latent: coarse`` and ``skip: subgrid`` need the coarse–fine correction problem."""
+    """``skip: subgrid`` needs the coarse–fine correction problem (its y is the
+    sub-grid detail plus a remainder); ``latent: coarse`` only needs a fine grid
+    that the 2 x 2 restriction can halve, so it serves both rd problems."""
     if pairs.attrs.get("unresolved") != "correction":
         raise ConfigError(f"{key} = {value!r} needs coarse-fine correction pairs (rd with "
                           f"unresolved: correction), but these pairs have unresolved = "
@@ -105,7 +107,6 @@ def _autoencoder(pairs, widths, latent, batchnorm=False, u=None):
         scale = 1.0 if u is None else float(u.std())
         return _net(pairs, widths, skips=False, batchnorm=batchnorm, in_scale=scale,
                     out_scale=scale)
-    _coarse_fine(pairs, "latent", latent, LATENTS[0])
     su, sd = (1.0, 1.0) if u is None else (float(u.std()), float(subgrid_detail(u).std()))
     return CoarseLatentAutoencoder(_net(pairs, widths, skips=True, batchnorm=batchnorm,
                                         in_scale=su, out_scale=sd))
