@@ -4,7 +4,8 @@
     snakemake --cores 2 all --config scale=test   # seconds per rule
     snakemake --profile profiles/slurm all        # SLURM cluster, GPU rules get a GPU
 
-The configuration (config.yaml + the chosen scale preset) is validated against
+The configuration (config.yaml, the chosen scale preset over it, and what
+--config / --configfile set over both) is validated against
 workflow/schemas/config.schema.yaml before any job runs.
 """
 

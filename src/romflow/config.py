@@ -2,7 +2,8 @@
 
 A configuration is data (YAML), never code.  ``config.yaml`` holds the base
 values plus a ``scales`` section of presets (``test``, ``quick``, ``paper``);
-:func:`resolve` merges the chosen preset over the base and validates the result
+:func:`resolve` merges the chosen preset over the base, then the user's own
+settings (``--config``, ``--configfile``) over both, and validates the result
 against the JSON schema, raising one :class:`~romflow.errors.ConfigError` whose
 lines name each bad key, its value and what is allowed.  Numerical code never
 reads nested dicts: it receives the typed views below.
@@ -18,7 +19,7 @@ import yaml
 
 from romflow.errors import ConfigError
 
-__all__ = ["SCALES", "deep_merge", "load_yaml", "resolve", "validate_config",
+__all__ = ["SCALES", "deep_merge", "load_yaml", "overrides", "resolve", "validate_config",
            "StageSpec", "ModelSpec", "model_spec"]
 
 SCALES = ("test", "quick", "paper")
@@ -45,6 +46,27 @@ def deep_merge(base: dict, override: dict) -> dict:
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def overrides(config: dict, base: dict) -> dict:
+    """The part of ``config`` that differs from ``base``, as a nested mapping.
+
+    Snakemake hands the workflow one dict: ``config.yaml`` with the user's
+    ``--configfile`` and ``--config`` settings merged in.  Comparing it with
+    ``config.yaml`` recovers what the user set, so that :func:`resolve` can let
+    it win over the scale preset.
+    """
+    out = {}
+    for key, value in config.items():
+        if key not in base:
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(base[key], dict):
+            sub = overrides(value, base[key])
+            if sub:
+                out[key] = sub
+        elif value != base[key]:
             out[key] = copy.deepcopy(value)
     return out
 
@@ -105,10 +127,14 @@ def validate_config(config: dict, schema: dict) -> dict:
     raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
-def resolve(config: dict, schema: dict) -> dict:
+def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
     """Merge the preset named by ``config['scale']`` over the base and validate.
 
-    Returns the effective configuration without the ``scales`` section.
+    ``user`` holds settings given on top of the base (:func:`overrides`); they
+    win over the preset, so ``--config 'rd={hybrid: {splits: 3}}'`` means 3
+    splits at every scale.  Its ``scales`` part, if any, is already in
+    ``config['scales']`` and acts through the preset.  Returns the effective configuration without the
+    ``scales`` section.
     """
     scale = config.get("scale", "quick")
     if scale not in SCALES:
@@ -117,6 +143,7 @@ def resolve(config: dict, schema: dict) -> dict:
     presets = config.get("scales") or {}
     base = {k: v for k, v in config.items() if k != "scales"}
     effective = deep_merge(base, presets.get(scale) or {})
+    effective = deep_merge(effective, {k: v for k, v in (user or {}).items() if k != "scales"})
     effective["scale"] = scale
     return validate_config(effective, schema)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from romflow.config import (SCALES, ModelSpec, StageSpec, deep_merge, load_yaml, model_spec,
-                            resolve)
+                            overrides, resolve)
 from romflow.errors import ConfigError
 
 
@@ -54,6 +54,29 @@ def test_test_preset_is_merged(raw, schema):
     # lists replace: the preset's single stage replaces the base's
     assert cfg["toy"]["models"]["gplasdi"]["stages"] == [{"iterations": 40}]
     assert cfg["toy"]["models"]["gplasdi"]["paper"] == raw["toy"]["models"]["gplasdi"]["paper"]
+
+
+def test_user_settings_win_over_the_preset(raw, schema):
+    """What --config / --configfile set on top of config.yaml beats the preset: the quick
+    preset's rd.hybrid.splits = 1 used to silently replace a user's splits = 3."""
+    given = deep_merge(with_scale(raw, "quick"), {"rd": {"hybrid": {"splits": 3,
+                                                                   "closure": {"lam": 1.0}}}})
+    user = overrides(given, raw)
+    assert user == {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0}}}}
+    cfg = resolve(given, schema, user=user)
+    assert cfg["rd"]["hybrid"]["splits"] == 3 and cfg["rd"]["hybrid"]["closure"]["lam"] == 1.0
+    # what the user left alone still comes from the preset, then the base
+    assert cfg["rd"]["hybrid"]["every"] == raw["scales"]["quick"]["rd"]["hybrid"]["every"]
+    assert cfg["rd"]["hybrid"]["closure"]["patience"] == raw["rd"]["hybrid"]["closure"]["patience"]
+    # without the user's part, the preset wins (a base edit is overridden by the preset)
+    assert resolve(given, schema)["rd"]["hybrid"]["splits"] == 1
+    # a bad user value is still named with what is allowed
+    bad = deep_merge(with_scale(raw, "quick"), {"rd": {"hybrid": {"splits": "3"}}})
+    with pytest.raises(ConfigError, match=r"'rd.hybrid.splits' = '3' is invalid; allowed: "
+                                          r"a value of type integer"):
+        resolve(bad, schema, user=overrides(bad, raw))
+    # nothing given on top of the base: nothing to override
+    assert overrides(raw, raw) == {}
 
 
 def test_resolve_does_not_modify_its_input(raw, schema):

@@ -135,6 +135,17 @@ def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):
     assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "all": 1}, dry[-3000:]
 
 
+def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
+    """rd.hybrid.splits is set by the test preset; a --configfile that sets it outside
+    `scales` must still take effect (it was silently dropped before)."""
+    edit = tmp_path / "splits.yaml"
+    edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2}}}))
+    dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
+    # split 1 is new for each of the 2 cases x 4 estimators; split 0 is untouched
+    assert planned_jobs(dry) == {"closure": 8, "hybrid_rollout": 8, "rd_report": 1,
+                                 "all": 1}, dry[-3000:]
+
+
 def test_noop_rerun(workdir):
     out = snakemake(workdir, "-n", "all").stdout
     assert "Nothing to be done" in out, out[-2000:]

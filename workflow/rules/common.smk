@@ -2,12 +2,14 @@
 
 from snakemake.exceptions import WorkflowError
 
-from romflow.config import load_yaml, model_spec, resolve
+from romflow.config import load_yaml, model_spec, overrides, resolve
 from romflow.errors import ConfigError
 from romflow.hybrid.experiment import split_trajectories
 
 try:
-    CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
+    # What --config / --configfile set on top of config.yaml wins over the preset.
+    CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"),
+                  user=overrides(config, load_yaml(ROOT / "config.yaml")))
 except ConfigError as exc:
     raise WorkflowError(str(exc))
 # Rule scripts read snakemake.config: give them the effective (preset-merged) config.
