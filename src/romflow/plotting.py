@@ -15,7 +15,7 @@ from romflow import io  # noqa: E402
 
 __all__ = ["save", "loss_and_latent", "reconstruction", "errors_over_time",
            "linear_error_vs_step", "linear_terminal_vs_lambda", "hybrid_snapshots",
-           "hybrid_error_and_shift"]
+           "hybrid_error_and_shift", "hybrid_lambda_sweep"]
 
 _NAMES = {"ols": "OLS", "mols": "mOLS", "aols": "aOLS", "tr": "TR"}
 
@@ -221,4 +221,39 @@ def hybrid_error_and_shift(curves: dict, *, scale: str, path) -> Path:
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"reaction-diffusion: error and distribution shift along hybrid rollouts "
                  f"(median, 10-90 % band; scale: {scale})")
+    return save(fig, path)
+
+
+def hybrid_lambda_sweep(table, *, scale: str, path) -> Path:
+    """TR's error at the last step vs its penalty λ, one line per γ, OLS's error as a
+    dashed line of the same colour; one panel per grid.
+
+    ``table`` is :func:`romflow.tables.hybrid_table` with its ``lam`` column (NaN for
+    the estimators without λ).  Mean ± std over the rollouts that did not blow up; a
+    λ whose rollouts all blew up is drawn as a cross at the top of the panel.
+    """
+    grids = sorted(table["grid"].unique())
+    fig, axes = plt.subplots(1, len(grids), figsize=(6.5 * len(grids), 4.5), squeeze=False)
+    for ax, grid in zip(axes[0], grids):
+        sub = table[table["grid"] == grid]
+        top = np.nanmax(np.where(np.isfinite(sub["rel_error_mean"]), sub["rel_error_mean"],
+                                 np.nan))
+        for gamma in sorted(sub["gamma"].unique()):
+            rows = sub[np.isclose(sub["gamma"], gamma)]
+            tr = rows[np.isfinite(rows["lam"])].sort_values("lam")
+            ok = np.isfinite(tr["rel_error_mean"].values)
+            line = ax.errorbar(tr["lam"].values[ok], tr["rel_error_mean"].values[ok],
+                               yerr=tr["rel_error_std"].values[ok], marker="o", capsize=3,
+                               label=f"TR, γ = {gamma:.2f}")[0]
+            if (~ok).any():
+                ax.plot(tr["lam"].values[~ok], np.full((~ok).sum(), 2 * top), "x",
+                        color=line.get_color(), markersize=9)
+            ols = rows[rows["estimator"] == "ols"]["rel_error_mean"].values
+            if ols.size and np.isfinite(ols[0]):
+                ax.axhline(ols[0], ls="--", lw=1, color=line.get_color())
+        ax.set(xscale="log", yscale="log", xlabel="TR penalty λ",
+               ylabel="relative error at the last step (mean ± std)", title=f"N = {grid}")
+        ax.legend(fontsize=8, title="dashed: OLS", title_fontsize=8)
+    fig.suptitle(f"reaction-diffusion: TR's error vs λ (× at the top: every rollout blew "
+                 f"up; scale: {scale})")
     return save(fig, path)

@@ -112,14 +112,17 @@ PAPER_TABLE1 = {
 }
 
 
-def hybrid_table(rollouts, scale: str) -> pd.DataFrame:
+def hybrid_table(rollouts, scale: str, lams: dict | None = None) -> pd.DataFrame:
     """Table 1 as numbers: one row per grid, γ and estimator.
 
     ``rollouts`` are 'rollout' datasets (one per case, split and estimator).
     ``rel_error_mean/std`` are over the test trajectories of all splits whose
     rollout stayed below the blow-up cap up to the last step; ``blowups`` counts
     the others (their error is not averaged: it is unbounded).  With every
-    rollout blown up the mean and std are +inf.
+    rollout blown up the mean and std are +inf.  ``lams`` (estimator -> TR
+    penalty) adds a column ``lam``, NaN for the estimators it does not name.
+    Rows run OLS, mOLS, aOLS, TR, then any others (the λ sweep's ``tr_lam<λ>``)
+    by ``lam``.
     """
     groups: dict = {}
     for ds in rollouts:
@@ -130,8 +133,14 @@ def hybrid_table(rollouts, scale: str) -> pd.DataFrame:
         g["splits"].add(int(ds.attrs["split"]))
         g["digest"].add(ds.attrs["config_digest"])
     rows = []
-    order = {e: i for i, e in enumerate(("ols", "mols", "aols", "tr"))}
-    for (grid, gamma, est) in sorted(groups, key=lambda k: (k[0], k[1], order.get(k[2], 9))):
+    base = ("ols", "mols", "aols", "tr")
+
+    def order(est):  # the four estimators, then the others (the sweep's) by λ
+        lam = (lams or {}).get(est, np.nan)
+        return (base.index(est) if est in base else len(base), 0.0 if np.isnan(lam) else lam,
+                est)
+
+    for (grid, gamma, est) in sorted(groups, key=lambda k: (k[0], k[1], order(k[2]))):
         g = groups[(grid, gamma, est)]
         final = np.asarray(g["final"], dtype=np.float64)
         ok = np.isfinite(final)
@@ -142,6 +151,8 @@ def hybrid_table(rollouts, scale: str) -> pd.DataFrame:
                      "blowups": int((np.asarray(g["blow"]) >= 0).sum()),
                      "rollouts": int(final.size), "step": None, "scale": scale,
                      "config_digest": ",".join(sorted(g["digest"]))})
+        if lams is not None:
+            rows[-1] = {**rows[-1], "lam": float(lams.get(est, np.nan))}
     table = pd.DataFrame(rows)
     steps = {int(ds.sizes[io.STEP] - 1) for ds in rollouts}
     table["step"] = ",".join(map(str, sorted(steps)))

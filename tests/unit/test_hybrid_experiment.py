@@ -138,6 +138,28 @@ def test_rollout_file_and_table_treat_blowups_explicitly(pairs):
     assert ols.blowups == 1 and np.isinf(ols.rel_error_mean)
     assert not table[["rel_error_mean", "rel_error_std"]].isna().any().any()
     assert table[table.estimator == "tr"].iloc[0].blowups == 0
+    # a λ sweep's rows: after the four estimators, by λ, with a lam column
+    sweep = [exact.assign_attrs(estimator=e) for e in ("tr_lam1000", "tr_lam1", "tr", "ols")]
+    table = tables.hybrid_table(sweep, "test", lams={"tr": 10.0, "tr_lam1": 1.0,
+                                                     "tr_lam1000": 1000.0})
+    assert list(table.estimator) == ["ols", "tr", "tr_lam1", "tr_lam1000"]
+    assert np.isnan(table.lam[0]) and list(table.lam[1:]) == [10.0, 1.0, 1000.0]
+
+
+def test_sweep_estimator_names_give_back_their_lambda():
+    for lam in (0.0, 1.0, 100.0, 1000.0, 0.5, 1e-3, 1e-5, 1e6, 0.1234567):
+        name = ex.sweep_estimator(lam)
+        assert name.startswith("tr_lam") and ex.parse_estimator(name) == ("tr", lam)
+    assert [ex.sweep_estimator(lam) for lam in (1, 100.0, 1e-5, 0.1234567)] == [
+        "tr_lam1", "tr_lam100", "tr_lam1e-05", "tr_lam0.1234567"]
+    for est in ("ols", "mols", "aols", "tr"):
+        assert ex.parse_estimator(est) == (est, None)
+    for bad in ("tr_lam", "tr_lamx", "tr_lam-1", "tr_lam1.0", "tr_laminf", "ridge"):
+        with pytest.raises(ConfigError, match=rf"estimator '{bad}' is unknown; allowed: one of "
+                                              r"\['ols', 'mols', 'aols', 'tr'\] or 'tr_lam<lam>'"):
+            ex.parse_estimator(bad)
+    with pytest.raises(ConfigError, match="lam = -1.0 is invalid"):
+        ex.sweep_estimator(-1)
 
 
 def test_latex_table_shows_a_spread_only_over_two_or_more_finite_rollouts(tmp_path):

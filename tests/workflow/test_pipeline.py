@@ -126,13 +126,39 @@ def test_rd_hybrid_outputs(workdir):
     assert roll.sizes["step"] == 21 and roll.attrs["estimator"] == "tr"
 
 
+def test_rd_lambda_sweep(workdir):
+    """The test preset's λ sweep [1] adds TR at λ = 1 (tr_lam1) beside TR at the default
+    λ = 10: trained with its own λ, rolled out, and tabulated by λ beside the baselines."""
+    from romflow import io
+
+    res = workdir / "results" / "rd"
+    table = pd.read_csv(res / "tables" / "lambda_sweep.csv")
+    assert list(table.estimator[:6]) == ["ols", "mols", "aols", "tr", "tr_lam1", "ols"]
+    tr = table[table.estimator.str.startswith("tr")]
+    assert sorted(set(zip(tr.estimator, tr.lam))) == [("tr", 10.0), ("tr_lam1", 1.0)]
+    assert table[table.estimator == "ols"].lam.isna().all()
+    assert not tr[["rel_error_mean", "rel_error_std"]].isna().any().any()
+    assert (res / "figures" / "lambda_sweep.png").stat().st_size > 10_000
+    for est, lam in (("tr", 10.0), ("tr_lam1", 1.0)):
+        loss = io.open_dataset(res / "n16_gamma0.05/split0" / est / "loss.nc", "loss")
+        assert loss.attrs["lam"] == lam
+    digests = {est: io.open_dataset(res / "n16_gamma0.05/split0" / est / "rollout.nc",
+                                    "rollout").attrs["config_digest"] for est in ("tr", "tr_lam1")}
+    assert digests["tr"] != digests["tr_lam1"]
+    # Table 1 keeps the four estimators only
+    assert set(pd.read_csv(res / "tables" / "table1.csv").estimator) == {"ols", "mols", "aols",
+                                                                         "tr"}
+
+
 def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):
     edit = tmp_path / "edit.yaml"
     edit.write_text(yaml.safe_dump({"scales": {"test": {"rd": {"hybrid": {
         "closure": {"lam": 100.0}}}}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
     jobs = planned_jobs(dry)
-    assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "all": 1}, dry[-3000:]
+    # the λ sweep's tr_lam1 has its own λ: it stays
+    assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "rd_lambda_sweep": 1,
+                    "all": 1}, dry[-3000:]
 
 
 def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
@@ -141,9 +167,9 @@ def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
     edit = tmp_path / "splits.yaml"
     edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
-    # split 1 is new for each of the 2 cases x 4 estimators; split 0 is untouched
-    assert planned_jobs(dry) == {"closure": 8, "hybrid_rollout": 8, "rd_report": 1,
-                                 "all": 1}, dry[-3000:]
+    # split 1 is new for each of the 2 cases x (4 estimators + the sweep's tr_lam1)
+    assert planned_jobs(dry) == {"closure": 10, "hybrid_rollout": 10, "rd_report": 1,
+                                 "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
 
 
 def test_noop_rerun(workdir):

@@ -4,7 +4,7 @@ from snakemake.exceptions import WorkflowError
 
 from romflow.config import load_yaml, model_spec, overrides, resolve
 from romflow.errors import ConfigError
-from romflow.hybrid.experiment import split_trajectories
+from romflow.hybrid.experiment import parse_estimator, split_trajectories, sweep_estimator
 
 try:
     # What --config / --configfile set on top of config.yaml wins over the preset.
@@ -38,7 +38,7 @@ wildcard_constraints:
     model="[A-Za-z][A-Za-z0-9_]*",
     k="[2-9]|[1-9][0-9]+",
     split="[0-9]+",
-    estimator="ols|mols|aols|tr",
+    estimator="ols|mols|aols|tr|tr_lam[0-9.e+-]+",
 
 
 def spec(wc):
@@ -124,12 +124,27 @@ ESTIMATOR_KEYS = {"mols": "weight_decay", "aols": "noise", "tr": "lam"}
 
 
 def closure_params(wc):
-    """The settings one estimator depends on: editing TR's λ reruns TR only."""
+    """The settings one estimator depends on: editing TR's λ reruns TR only, and the
+    λ sweep's ``tr_lam<λ>`` is TR with that λ."""
+    try:
+        base, lam = parse_estimator(wc.estimator)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc))
     cfg = dict(hybrid_cfg(wc)["closure"])
     for est, key in ESTIMATOR_KEYS.items():
-        if est != wc.estimator:
+        if est != base:
             cfg.pop(key)
+    if lam is not None:
+        cfg["lam"] = lam
     return cfg
+
+
+def sweep_lams(problem):
+    """Estimator name -> λ of the λ sweep of a problem (the TR default's λ left out:
+    its rows are ``tr``'s), in sweep order."""
+    h = CFG[problem]["hybrid"]
+    return {sweep_estimator(lam): float(lam) for lam in h.get("lam_sweep", [])
+            if float(lam) != float(h["closure"]["lam"])}
 
 
 def split_ids(wc):
@@ -143,18 +158,24 @@ def split_ids(wc):
     return splits[int(wc.split)]
 
 
-def hybrid_rollouts(problem):
-    """Every rollout.nc of a problem: cases x splits x estimators."""
+def hybrid_rollouts(problem, sweep=False):
+    """Every rollout.nc of a problem: cases x splits x estimators (and with ``sweep``,
+    x the λ sweep's TR estimators too)."""
     h = CFG[problem]["hybrid"]
+    estimators = list(h["estimators"]) + (list(sweep_lams(problem)) if sweep else [])
     return [f"{RESULTS}/{problem}/{case}/split{s}/{est}/rollout.nc"
             for case in hybrid_cases(problem) for s in range(h["splits"])
-            for est in h["estimators"]]
+            for est in estimators]
 
 
 def rd_outputs():
-    return [f"{RESULTS}/rd/tables/table1.csv", f"{RESULTS}/rd/tables/table1.tex",
-            f"{RESULTS}/rd/figures/fig4_snapshots.png",
-            f"{RESULTS}/rd/figures/fig4_error_shift.png"]
+    out = [f"{RESULTS}/rd/tables/table1.csv", f"{RESULTS}/rd/tables/table1.tex",
+           f"{RESULTS}/rd/figures/fig4_snapshots.png",
+           f"{RESULTS}/rd/figures/fig4_error_shift.png"]
+    if sweep_lams("rd"):
+        out += [f"{RESULTS}/rd/tables/lambda_sweep.csv",
+                f"{RESULTS}/rd/figures/lambda_sweep.png"]
+    return out
 
 
 def all_outputs():

@@ -129,3 +129,26 @@ rule rd_report:
         ENV
     script:
         "../scripts/report_rd.py"
+
+
+rule rd_lambda_sweep:
+    input:
+        rollouts=lambda wc: hybrid_rollouts("rd", sweep=True),
+    output:
+        table=f"{RESULTS}/rd/tables/lambda_sweep.csv",
+        figure=f"{RESULTS}/rd/figures/lambda_sweep.png",
+    params:
+        lams=lambda wc: {"tr": float(CFG["rd"]["hybrid"]["closure"]["lam"]), **sweep_lams("rd")},
+        scale=CFG["scale"],
+    log:
+        f"{LOGS}/rd/lambda_sweep.log",
+    benchmark:
+        f"{BENCH}/rd/lambda_sweep.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        ENV
+    script:
+        "../scripts/report_rd_sweep.py"

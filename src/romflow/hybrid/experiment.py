@@ -21,16 +21,46 @@ import xarray as xr
 
 from romflow import io
 from romflow.errors import ConfigError, DataError
-from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
+from romflow.hybrid.closures import (ESTIMATORS, ClosureSpec, fit_closure, tr_coefficients,
+                                     tr_of_data)
 from romflow.hybrid.manifold import Manifold, distance
 from romflow.hybrid.networks import (CoarseLatentAutoencoder, ConvNet, SubgridSkip,
                                      subgrid_detail)
 from romflow.hybrid.simulate import resolved_step, rollout
 
 __all__ = ["split_trajectories", "training_steps", "surrogate", "fit_manifold", "load_manifold",
-           "fit_estimator", "load_closure", "rollout_config", "simulate_split"]
+           "fit_estimator", "load_closure", "rollout_config", "simulate_split",
+           "sweep_estimator", "parse_estimator"]
 
 NET_SOLVER = "romflow.hybrid (ConvNet U-Net / autoencoder, torch)"
+SWEEP_PREFIX = "tr_lam"
+
+
+def sweep_estimator(lam: float) -> str:
+    """The estimator name of TR at penalty ``lam`` in a λ sweep: ``tr_lam100``,
+    ``tr_lam0.001``, ``tr_lam1e-05``: λ as ``'%g'`` writes it, or as ``repr`` where
+    ``'%g'`` would round it, so that the name gives back λ exactly."""
+    lam = float(lam)
+    if not (np.isfinite(lam) and lam >= 0):
+        raise ConfigError(f"TR penalty lam = {lam} is invalid; allowed: a finite number >= 0")
+    text = f"{lam:g}"
+    return SWEEP_PREFIX + (text if float(text) == lam else repr(lam))
+
+
+def parse_estimator(name: str) -> tuple[str, float | None]:
+    """``(estimator, lam)``: ``'tr_lam100'`` -> ``('tr', 100.0)``, ``'ols'`` -> ``('ols', None)``."""
+    if name in ESTIMATORS:
+        return name, None
+    if name.startswith(SWEEP_PREFIX):
+        try:
+            lam = float(name[len(SWEEP_PREFIX):])
+        except ValueError:
+            lam = float("nan")
+        if np.isfinite(lam) and lam >= 0 and sweep_estimator(lam) == name:
+            return "tr", lam
+    raise ConfigError(f"estimator {name!r} is unknown; allowed: one of {list(ESTIMATORS)} or "
+                      f"'{SWEEP_PREFIX}<lam>' with lam >= 0 written as sweep_estimator "
+                      f"writes it (e.g. {sweep_estimator(100.0)!r})")
 
 
 def split_trajectories(trajectories: int, splits: int, test: int, seed: int):
@@ -234,6 +264,7 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
         drift = step.drift(u.double()).float()
         tr = tr_coefficients(n, drift, step.coupling_adjoint)
         extra["tr_of_data"] = tr_of_data(tr, y)
+        extra["lam"] = float(spec.lam)
         log(f"tr: the data's own y gives a TR term mean_i (n_i^T L(u_i, y_i))^2 = "
             f"{extra['tr_of_data']:.4e} (0 for normals exactly normal to the data's "
             f"velocity; lam times it is what TR must trade against the MSE)")
