@@ -233,7 +233,8 @@ def hybrid_lambda_sweep(table, *, scale: str, path) -> Path:
     λ whose rollouts all blew up is drawn as a cross at the top of the panel.
     """
     grids = sorted(table["grid"].unique())
-    fig, axes = plt.subplots(1, len(grids), figsize=(6.5 * len(grids), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(grids), figsize=(8 * len(grids), 4.5), squeeze=False,
+                             layout="constrained")
     for ax, grid in zip(axes[0], grids):
         sub = table[table["grid"] == grid]
         top = np.nanmax(np.where(np.isfinite(sub["rel_error_mean"]), sub["rel_error_mean"],
@@ -253,7 +254,8 @@ def hybrid_lambda_sweep(table, *, scale: str, path) -> Path:
                 ax.axhline(ols[0], ls="--", lw=1, color=line.get_color())
         ax.set(xscale="log", yscale="log", xlabel="TR penalty λ",
                ylabel="relative error at the last step (mean ± std)", title=f"N = {grid}")
-        ax.legend(fontsize=8, title="dashed: OLS", title_fontsize=8)
+        ax.legend(fontsize=8, title="dashed: OLS", title_fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(f"reaction-diffusion: TR's error vs λ (× at the top: every rollout blew "
                  f"up; scale: {scale})")
     return save(fig, path)
