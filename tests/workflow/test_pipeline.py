@@ -91,6 +91,9 @@ def test_hybrid_fom_pairs(workdir):
         assert ds.sizes["step"] == steps
     rd = io.open_dataset(workdir / "results/rd/n16_gamma0.05/pairs.nc", "pairs")
     assert rd.attrs["unresolved"] == "correction" and rd.attrs["grid"] == 16
+    # each case's digest covers its own sweep values, not only the shared FOM section
+    other = io.open_dataset(workdir / "results/rd/n16_gamma0.25/pairs.nc", "pairs")
+    assert rd.attrs["config_digest"] != other.attrs["config_digest"]
     vl = io.open_dataset(workdir / "results/vlasov/fom.nc", "fom")
     assert vl["u"].dims == ("param", "time", "x", "v") and list(vl["split"].values).count(
         "train") == 4

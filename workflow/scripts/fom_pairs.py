@@ -10,23 +10,30 @@ def every(n, ctx):
     return lambda k, *_: k % n == 0 and ctx.log(f"step {k}")
 
 
+def digested(case, fom, seed):
+    """What the file's config_digest covers: the problem's FOM section, this case's
+    sweep values (γ and grid, draw, Re and grid) and the seed, so cases differ."""
+    return {"fom": dict(fom), "case": dict(case), "seed": int(seed)}
+
+
 def rd(c, p, seed, ctx):
     return reaction_diffusion.solve(float(c["gamma"]), int(c["n"]),
                                     trajectories=p["trajectories"], steps=p["steps"],
                                     warmup=p["warmup"], dt=p["dt"], seed=seed,
-                                    unresolved=p["unresolved"], config=p,
+                                    unresolved=p["unresolved"], config=digested(c, p, seed),
                                     progress=every(200, ctx))
 
 
 def lin(c, p, seed, ctx):
     return linear.solve(int(c["draw"]), trajectories=p["trajectories"], steps=p["steps"],
-                        noise=p["noise"], config=p)
+                        noise=p["noise"], config=digested(c, p, seed))
 
 
 def chan(c, p, seed, ctx):
     return channel.solve(float(c["reynolds"]), int(c["nx"]), int(c["ny"]),
                          trajectories=p["trajectories"], steps=p["steps"], warmup=p["warmup"],
-                         dt=p["dt"], seed=seed, config=p, progress=every(200, ctx))
+                         dt=p["dt"], seed=seed, config=digested(c, p, seed),
+                         progress=every(200, ctx))
 
 
 with rule_context(snakemake) as ctx:
