@@ -131,10 +131,10 @@ def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
     """Merge the preset named by ``config['scale']`` over the base and validate.
 
     ``user`` holds settings given on top of the base (:func:`overrides`); they
-    win over the preset, so ``--config 'rd={hybrid: {splits: 3}}'`` means 3
-    splits at every scale.  Its ``scales`` part, if any, is already in
-    ``config['scales']`` and acts through the preset.  Returns the effective configuration without the
-    ``scales`` section.
+    win over the preset, so a ``--configfile`` holding
+    ``rd: {hybrid: {splits: 3}}`` means 3 splits at every scale.  Its ``scales``
+    part, if any, is already in ``config['scales']`` and acts through the
+    preset.  Returns the effective configuration without the ``scales`` section.
     """
     scale = config.get("scale", "quick")
     if scale not in SCALES:
