@@ -48,7 +48,8 @@ def sweep_estimator(lam: float) -> str:
 
 
 def parse_estimator(name: str) -> tuple[str, float | None]:
-    """``(estimator, lam)``: ``'tr_lam100'`` -> ``('tr', 100.0)``, ``'ols'`` -> ``('ols', None)``."""
+    """``(estimator, lam)`` of an estimator name: ``'tr_lam100'`` -> ``('tr', 100.0)``,
+    ``'ols'`` -> ``('ols', None)``; anything else stops with the names allowed."""
     if name in ESTIMATORS:
         return name, None
     if name.startswith(SWEEP_PREFIX):
