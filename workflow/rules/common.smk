@@ -4,7 +4,9 @@ from snakemake.exceptions import WorkflowError
 
 from romflow.config import load_yaml, model_spec, overrides, resolve
 from romflow.errors import ConfigError
-from romflow.hybrid.experiment import parse_estimator, split_trajectories, sweep_estimator
+from romflow.hybrid.closures import ESTIMATORS
+from romflow.hybrid.experiment import (SWEEP_PREFIX, parse_estimator, split_trajectories,
+                                       sweep_estimator)
 
 try:
     # What --config / --configfile set on top of config.yaml wins over the preset.
@@ -38,7 +40,8 @@ wildcard_constraints:
     model="[A-Za-z][A-Za-z0-9_]*",
     k="[2-9]|[1-9][0-9]+",
     split="[0-9]+",
-    estimator="ols|mols|aols|tr|tr_lam[0-9.e+-]+",
+    # the four estimators, and TR at a λ of the sweep as sweep_estimator names it
+    estimator="|".join(ESTIMATORS) + f"|{SWEEP_PREFIX}[0-9.e+-]+",
 
 
 def spec(wc):
