@@ -105,6 +105,7 @@ def sweep(pairs, lambdas, u0=(1.0, 0.0), steps: int | None = None, config=None):
             for j, lam in enumerate(lambdas):
                 Ch = ESTIMATORS[name](U, Y, A, B, lam)
                 err[e, j, d] = trajectory_error(A, B, Ch, C, np.asarray(u0, float), steps)
+    rates = np.abs(np.linalg.eigvals(first["F"].values))
     return xr.Dataset(
         {"trajectory_error": io.variable(("estimator", "lam", "draw", io.STEP), err, units="1",
                                          long_name="||u_hat_k - u_k||, hybrid rollout vs truth",
@@ -115,5 +116,4 @@ def sweep(pairs, lambdas, u0=(1.0, 0.0), steps: int | None = None, config=None):
                             solver="romflow.hybrid.linear_theory",
                             scheme="closed-form OLS / ridge / TR (Proposition 3.1), "
                                    "minimum norm", config=config, u0=list(u0),
-                            stable_rate=float(np.abs(np.linalg.eigvals(first["F"].values)).min()),
-                            unstable_rate=float(np.abs(np.linalg.eigvals(first["F"].values)).max())))
+                            stable_rate=float(rates.min()), unstable_rate=float(rates.max())))
