@@ -11,14 +11,43 @@ from romflow.fom.incompressible import apply_bc, divergence, step
 
 
 def test_dataset_contract_and_inflow():
-    """solve() writes a valid 'pairs' file; the inflow face carries the jet profile."""
+    """solve() writes a valid 'pairs' file; the packed state rebuilds the inflow face
+    with the jet profile, and the wall faces with v = 0."""
     ds = channel.solve(200, 32, 8, trajectories=2, steps=20, warmup=5)
     io.validate(ds, "pairs")
-    assert ds["u"].shape == (2, 21, 33, 8) and ds["unresolved"].shape == (2, 21, 32, 8)
+    assert ds["u"].shape == (2, 21, 2, 32, 8) and ds["unresolved"].shape == (2, 21, 32, 8)
+    assert list(ds["component"].values) == list(channel.COMPONENTS)
     y0 = ds["y0"].values
     assert ((0.3 <= y0) & (y0 <= 0.7)).all() and y0[0] != y0[1]
+    fl = channel.flow(200, y0, 32, 8)
+    state = torch.as_tensor(ds["u"].values[:, 3], dtype=torch.float64)
+    u, v = channel.unpack(fl, state, float(ds["time"].values[3]))
     prof = np.exp(-50 * (ds["yc"].values[None] - y0[:, None]) ** 2)
-    assert np.allclose(ds["u"].values[:, 3, 0], prof, atol=1e-6)
+    assert np.allclose(u[:, 0, 1:-1].numpy(), prof, atol=1e-6)
+    assert float(v[:, 1:-1, 0].abs().max()) == 0.0                 # south wall
+    assert float(state[:, 1, :, -1].abs().max()) < 1e-12            # north wall, stored
+
+
+def _full_fields(fl, dt, k):
+    """The staggered fields with ghosts at step k of a channel run, from the solver."""
+    g = fl.grid
+    u = torch.zeros(2, g.nx + 1, g.ny + 2, dtype=torch.float64)
+    v = torch.zeros(2, g.nx + 2, g.ny + 1, dtype=torch.float64)
+    apply_bc(fl, u, v, 0.0)
+    t = 0.0
+    for _ in range(k):
+        u, v, _ = step(fl, u, v, t, dt)
+        t += dt
+    return u, v, t
+
+
+def test_unpack_rebuilds_the_solver_fields_ghosts_included():
+    """pack loses nothing: unpack(pack(faces), t) gives back the solver's own u and v
+    with every boundary face and ghost, to round-off."""
+    fl = channel.flow(300.0, [0.35, 0.6], 32, 8)
+    u, v, t = _full_fields(fl, 1e-3, 30)
+    uu, vv = channel.unpack(fl, channel.pack(u[:, :, 1:-1], v[:, 1:-1]), t)
+    assert torch.allclose(uu, u, atol=1e-13, rtol=0) and torch.allclose(vv, v, atol=1e-13, rtol=0)
 
 
 def test_replay_with_stored_pressure_reproduces_the_trajectory():
@@ -27,18 +56,13 @@ def test_replay_with_stored_pressure_reproduces_the_trajectory():
     re, dt, warm = 300.0, 1e-3, 5
     ds = channel.solve(re, 32, 8, trajectories=2, steps=10, warmup=warm, dt=dt)
     fl = channel.flow(re, ds["y0"].values, 32, 8)
-    g = fl.grid
     k = 4
-    u = torch.zeros(2, g.nx + 1, g.ny + 2, dtype=torch.float64)
-    v = torch.zeros(2, g.nx + 2, g.ny + 1, dtype=torch.float64)
-    u[:, :, 1:-1] = torch.as_tensor(ds["u"].values[:, k], dtype=torch.float64)
-    v[:, 1:-1] = torch.as_tensor(ds["v"].values[:, k], dtype=torch.float64)
     t = float(ds["time"].values[k])
-    apply_bc(fl, u, v, t, normal=False)
+    u, v = channel.unpack(fl, torch.as_tensor(ds["u"].values[:, k], dtype=torch.float64), t)
     p_k = torch.as_tensor(ds["unresolved"].values[:, k], dtype=torch.float64)
     un, vn, _ = step(fl, u, v, t, dt, pressure=lambda *_: p_k)
-    assert np.allclose(un[:, :, 1:-1].numpy(), ds["u"].values[:, k + 1], atol=1e-5)
-    assert np.allclose(vn[:, 1:-1].numpy(), ds["v"].values[:, k + 1], atol=1e-5)
+    nxt = channel.pack(un[:, :, 1:-1], vn[:, 1:-1]).numpy()
+    assert np.allclose(nxt, ds["u"].values[:, k + 1], atol=1e-5)
     assert float(divergence(fl, un, vn).abs().max()) < 1e-3
 
 

@@ -9,6 +9,13 @@ step is the forward-Euler projection of :func:`romflow.fom.incompressible.step`
 and the unresolved part is the pressure p_k, so a hybrid rollout replays the
 step with a learned pressure (``step(..., pressure=model)``).  Trajectories
 (one y0 each, y0 ~ U[0.3, 0.7]) are batched.
+
+The hybrid state is the MAC velocity packed cell by cell (:func:`pack`): each
+cell carries the u on its east face and the v on its north face, a
+``(2, nx, ny)`` image beside the pressure's ``(nx, ny)``.  The faces it leaves
+out (the inflow face x = 0 and the wall face y = 0) hold boundary values, so
+:func:`unpack` rebuilds the full staggered fields, ghosts included, from the
+state and the time: the packing loses nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from romflow import io
 from romflow.errors import ConfigError
 from romflow.fom.incompressible import Flow, Grid, Side, apply_bc, step
 
-__all__ = ["EQUATION", "flow", "jet", "simulate", "solve"]
+__all__ = ["EQUATION", "COMPONENTS", "flow", "jet", "pack", "unpack", "simulate", "solve"]
 
 VERIFIED_BY = ("tests/numerics/test_incompressible.py: Taylor-Green order 2, Ghia et al. "
                "(1982) cavity Re 100, Poiseuille; tests/numerics/test_channel.py: exact replay "
@@ -30,8 +37,38 @@ EQUATION = ("u_t + (u.grad)u = -grad p + lap(u)/Re, div u = 0 on [0,4]x[0,1]; wa
             "y=0,1; inflow u = exp(-50(y-y0)^2), v = sin t exp(-50(y-y0)^2); outflow p = 0")
 
 
+#: The two state components of a cell: u on its east face, v on its north face.
+COMPONENTS = ("u_east", "v_north")
+
+
+def pack(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Staggered faces ``u : (B, nx+1, ny)``, ``v : (B, nx, ny+1)`` (no ghosts) ->
+    the state ``(B, 2, nx, ny)``: u on the east face and v on the north face of
+    every cell (the inflow face x = 0 and the wall face y = 0 are left out)."""
+    return torch.stack([u[:, 1:], v[:, :, 1:]], 1)
+
+
+def unpack(fl: Flow, state: torch.Tensor, t):
+    """The full staggered fields ``u : (B, nx+1, ny+2)``, ``v : (B, nx+2, ny+1)`` of a
+    packed ``state : (B, 2, nx, ny)`` at time ``t`` (a number, or ``(B, 1)`` per
+    batch entry): the left-out faces from the boundary conditions at ``t``, the
+    ghosts from the faces, as the projection step leaves them."""
+    g, b = fl.grid, state.shape[0]
+    if tuple(state.shape[1:]) != (2, g.nx, g.ny):
+        raise ValueError(f"channel state has shape {tuple(state.shape)}; allowed: "
+                         f"(batch, 2, {g.nx}, {g.ny})")
+    u = state.new_zeros(b, g.nx + 1, g.ny + 2)
+    v = state.new_zeros(b, g.nx + 2, g.ny + 1)
+    apply_bc(fl, u, v, t)                      # inflow and wall faces at time t
+    u[:, 1:, 1:-1] = state[:, 0]
+    v[:, 1:-1, 1:] = state[:, 1]
+    apply_bc(fl, u, v, t, normal=False)        # ghosts from the faces
+    return u, v
+
+
 def jet(y0):
-    """Inflow profile of trajectories with jet centres ``y0 : (B,)``."""
+    """Inflow profile of trajectories with jet centres ``y0 : (B,)``; the time may be
+    a number or ``(B, 1)``, one per trajectory."""
     y0 = np.asarray(y0, float)[:, None]
 
     def velocity(y, t):
@@ -81,11 +118,11 @@ def solve(reynolds: float, nx: int, ny: int, *, trajectories: int = 10, steps: i
           progress=None) -> xr.Dataset:
     """Channel trajectories for one (grid, Re) case: a 'pairs' dataset.
 
-    ``u : (trajectory, step, xf, yc)`` and ``v : (trajectory, step, xc, yf)`` are the
-    staggered velocities, ``unresolved : (trajectory, step, xc, yc)`` the pressure
-    p_k of step k -> k+1; ``y0`` per trajectory and the attributes (Re, dt, grid,
-    warm-up) are all a rollout needs to replay the resolved step.  Time of step k is
-    (warmup + k) dt.
+    ``u : (trajectory, step, component, xc, yc)`` is the packed MAC velocity
+    (:func:`pack`; component ``u_east``, ``v_north``), ``unresolved : (trajectory,
+    step, xc, yc)`` the pressure p_k of step k -> k+1; ``y0`` per trajectory, the
+    ``time`` of every step ((warmup + k) dt) and the attributes (Re, dt, grid,
+    warm-up) are all a rollout needs to replay the resolved step.
     """
     if int(trajectories) < 1 or int(steps) < 1 or int(warmup) < 0 or not dt > 0:
         raise ConfigError(f"channel trajectories={trajectories}, steps={steps}, "
@@ -103,16 +140,15 @@ def solve(reynolds: float, nx: int, ny: int, *, trajectories: int = 10, steps: i
     coords = {tr: np.arange(int(trajectories)), st: np.arange(int(steps) + 1),
               "time": (st, (int(warmup) + np.arange(int(steps) + 1)) * dt,
                        {"units": "1", "long_name": "time"}),
-              "xf": ("xf", g.xf(), {"units": "1", "long_name": "x of u-faces"}),
-              "yf": ("yf", g.yf(), {"units": "1", "long_name": "y of v-faces"}),
               "xc": ("xc", g.xc(), {"units": "1", "long_name": "x of cell centres"}),
               "yc": ("yc", g.yc(), {"units": "1", "long_name": "y of cell centres"}),
+              "component": ("component", list(COMPONENTS),
+                            {"long_name": "u on the east face, v on the north face of a cell"}),
               "y0": (tr, y0, {"units": "1", "long_name": "jet centre y0"})}
+    state = pack(u.flatten(0, 1), v.flatten(0, 1)).unflatten(0, u.shape[:2])
     return xr.Dataset(
-        {"u": io.variable((tr, st, "xf", "yc"), u.float().numpy(), units="1",
-                          long_name="x-velocity on u-faces"),
-         "v": io.variable((tr, st, "xc", "yf"), v.float().numpy(), units="1",
-                          long_name="y-velocity on v-faces"),
+        {"u": io.variable((tr, st, "component", "xc", "yc"), state.float().numpy(), units="1",
+                          long_name="MAC velocity packed per cell (u east face, v north face)"),
          "unresolved": io.variable((tr, st, "xc", "yc"), p.float().numpy(), units="1",
                                    long_name="pressure p_k of the projection step k -> k+1")},
         coords=coords,
