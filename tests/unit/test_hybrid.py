@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from romflow.errors import ConfigError, NotFittedError
-from romflow.fom import linear
+from romflow.fom import channel, linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
 from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
-from romflow.hybrid.simulate import CorrectionStep, resolved_step, rollout
+from romflow.hybrid.simulate import ChannelStep, CorrectionStep, resolved_step, rollout
 
 
 class Linear(torch.nn.Module):
@@ -217,3 +217,48 @@ def test_reaction_step_replays_the_trajectory_and_its_adjoint_is_exact():
     assert torch.allclose(step(u, y), u + step.dt * (step.drift(u) + step.coupling(y)))
     with pytest.raises(ValueError, match="allowed: rd"):
         resolved_step("vlasov", {})
+
+
+def channel_pairs(steps=20):
+    return channel.solve(300.0, 32, 8, trajectories=2, steps=steps, warmup=5)
+
+
+def test_channel_step_with_the_exact_pressure_replays_the_trajectory():
+    """The projection method (Chorin 1968) with its own Poisson solve as the closure:
+    a hybrid rollout on the packed MAC state follows the stored trajectory to
+    float32 storage, and without the pressure it leaves it."""
+    ds = channel_pairs()
+    step = resolved_step("channel", ds)
+    assert isinstance(step, ChannelStep) and not step.periodic
+    for t in (0, 1):
+        calls = iter(range(10**6))
+        exact = lambda s: step.exact(s, ([t], [next(calls)]))  # noqa: E731
+        ref = torch.as_tensor(ds["u"].values[t], dtype=torch.float64)
+        out = rollout(step, exact, ref, trajectory=t)
+        assert out["blowup_step"] == -1 and float(out["rel_error"].max()) < 1e-5
+        zero = rollout(step, lambda s: s.new_zeros(1, 1, 32, 8), ref, trajectory=t)
+        assert float(zero["rel_error"][-1]) > 1e-3    # 8e-3 after 20 steps
+
+
+def test_channel_step_velocity_is_that_of_eq_2_and_its_adjoint_is_exact():
+    """s_{k+1} = s_k + Δt (a(s_k) + B p_k) with B p = -pack(∇p) linear in p;
+    <B p, n> = <p, Bᵀ n> (adjoint identity); exact() is the stored pressure."""
+    ds = channel_pairs(steps=6)
+    step = resolved_step("channel", ds)
+    where = ([0, 1, 1], [2, 3, 5])
+    s = torch.as_tensor(ds["u"].values[where[0], where[1]], dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(3, 1, 32, 8, generator=g, dtype=torch.float64)
+    lhs = step(s, p, where)
+    assert torch.allclose(lhs, s + step.dt * (step.drift(s, where) + step.coupling(p)),
+                          rtol=0, atol=1e-12)
+    n = torch.randn(3, 2, 32, 8, generator=g, dtype=torch.float64)
+    assert torch.isclose((step.coupling(p) * n).sum(), (p * step.coupling_adjoint(n)).sum(),
+                         rtol=1e-12)
+    stored = ds["unresolved"].values[where[0], where[1]]
+    got = step.exact(s, where)[:, 0].numpy()
+    assert np.abs(got - stored).max() < 1e-4 * np.abs(stored).max()
+    with pytest.raises(ValueError, match="where"):
+        step.drift(s)
+    with pytest.raises(ValueError, match="dataset"):
+        resolved_step("channel", ds.attrs)

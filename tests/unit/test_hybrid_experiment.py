@@ -7,6 +7,7 @@ import torch
 
 from romflow import io, tables
 from romflow.errors import ConfigError
+from romflow.fom import channel
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import experiment as ex
 from romflow.hybrid.networks import subgrid_detail
@@ -237,3 +238,25 @@ def test_the_subgrid_skip_needs_correction_pairs_the_coarse_latent_does_not():
     with pytest.raises(ConfigError, match="skip = 'subgrid' needs coarse-fine correction"):
         ex.fit_estimator(react, normals, [0], "ols", {**CLOSURE, "skip": "subgrid"},
                          problem="rd", **QUIET)
+
+
+def test_channel_case_runs_through_the_same_functions():
+    """The channel follows with its pairs and resolved step only: the manifold, TR
+    closure (pressure, one channel, zero padding: the channel is not periodic) and
+    rollout of the rd experiment run on its packed MAC state unchanged."""
+    ds = channel.solve(300.0, 32, 8, trajectories=3, steps=12, warmup=5)
+    m_state, normals, _ = ex.fit_manifold(ds, MANIFOLD, problem="channel", **QUIET)
+    assert normals["normal"].shape == (3, 7, 2, 32, 8)
+    c_state, loss = ex.fit_estimator(ds, normals, [0, 1], "tr", CLOSURE, problem="channel",
+                                     **QUIET)
+    assert np.isfinite(loss.attrs["tr_of_data"]) and np.isfinite(loss["loss"].values).all()
+    net, ae = ex.load_closure(c_state, ds), ex.load_manifold(m_state, ds)
+    pads = {m.padding_mode for m in [*net.modules(), *ae.modules()]
+            if isinstance(m, torch.nn.Conv2d)}
+    assert pads == {"zeros"}
+    assert net(torch.zeros(1, 2, 32, 8)).shape == (1, 1, 32, 8)
+    ro = ex.simulate_split(ds, net, ae, [2], problem="channel", estimator="tr", split=0,
+                           cap=1e3, snapshot_every=5, **QUIET)
+    io.validate(ro, "rollout")
+    assert ro["states"].shape == (1, 4, 2, 32, 8) and float(ro["rel_error"][0, 0]) == 0.0
+    assert ro.attrs["reynolds"] == 300.0 and ro.attrs["unresolved"] == "pressure"

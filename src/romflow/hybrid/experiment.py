@@ -95,24 +95,41 @@ def training_steps(pairs: xr.Dataset, every: int) -> np.ndarray:
 
 
 def _states(pairs, name, trajectories, steps) -> torch.Tensor:
-    arr = pairs[name].isel({io.TRAJECTORY: list(trajectories), io.STEP: list(steps)}).values
-    return torch.from_numpy(np.ascontiguousarray(arr)).flatten(0, 1).float()
+    """Fields of ``name`` at every (trajectory, step), trajectory-major: ``(N, C, H, W)``,
+    C = 1 for a field without a ``component`` dimension (the channel's pressure)."""
+    var = pairs[name].isel({io.TRAJECTORY: list(trajectories), io.STEP: list(steps)})
+    out = torch.from_numpy(np.ascontiguousarray(var.values)).flatten(0, 1).float()
+    return out if "component" in var.dims else out.unsqueeze(1)
 
 
-def _channels(pairs) -> int:
-    return int(pairs.sizes.get("component", 1))
+def _where(trajectories, steps):
+    """(trajectory ids, step ids) of the samples of :func:`_states`, for the resolved step."""
+    traj, st = np.meshgrid(np.asarray(list(trajectories)), np.asarray(list(steps)),
+                           indexing="ij")
+    return traj.reshape(-1), st.reshape(-1)
 
 
-def _net(pairs, widths, skips, batchnorm=False, in_scale=1.0, out_scale=1.0, periodic=True):
-    c = _channels(pairs)
+def _channels(pairs, name) -> int:
+    return int(pairs[name].sizes.get("component", 1))
+
+
+def _step(pairs):
+    """The resolved step of the problem that made ``pairs`` (its ``problem`` attribute)."""
+    return resolved_step(pairs.attrs.get("problem", ""), pairs)
+
+
+def _net(pairs, widths, skips, batchnorm=False, in_scale=1.0, out_scale=1.0, out="u"):
+    """A U-Net (``skips``) or plain conv net from the state to ``out`` (``"u"`` or
+    ``"unresolved"``), padded as the problem's domain is (circular when periodic)."""
     grid = pairs["u"].shape[-2:]
     halvings = len(widths) - 1
     if any(n % 2**halvings for n in grid):
         raise ConfigError(f"network widths {list(widths)} halve the grid {halvings} times, but "
                           f"the grid {tuple(grid)} is not divisible by {2**halvings}; allowed: "
                           f"at most {_max_halvings(grid) + 1} widths")
-    return ConvNet(c, c, widths, skips=skips, periodic=periodic, batchnorm=batchnorm,
-                   in_scale=in_scale, out_scale=out_scale)
+    return ConvNet(_channels(pairs, "u"), _channels(pairs, out), widths, skips=skips,
+                   periodic=_step(pairs).periodic, batchnorm=batchnorm, in_scale=in_scale,
+                   out_scale=out_scale)
 
 
 LATENTS = ("conv", "coarse")
@@ -150,11 +167,12 @@ def surrogate(pairs, widths, skip, batchnorm=False, u=None, y=None):
         raise ConfigError(f"closure skip = {skip!r} is invalid; allowed: {list(SKIPS)}")
     if skip == "none":
         su, sy = (1.0, 1.0) if u is None else (float(u.std()), float(y.std()))
-        return _net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su, out_scale=sy)
+        return _net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su, out_scale=sy,
+                    out="unresolved")
     _coarse_fine(pairs, "skip", skip, SKIPS[0])
     su, sr = (1.0, 1.0) if u is None else (float(u.std()), float((y - subgrid_detail(u)).std()))
     return SubgridSkip(_net(pairs, widths, skips=True, batchnorm=batchnorm, in_scale=su,
-                            out_scale=sr))
+                            out_scale=sr, out="unresolved"))
 
 
 def _max_halvings(grid) -> int:
@@ -261,8 +279,8 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     tr, extra = None, {}
     if estimator == "tr":
         n = _states(normals_ds, "normal", train_ids, range(len(steps)))
-        step = resolved_step(problem, pairs.attrs)
-        drift = step.drift(u.double()).float()
+        step = resolved_step(problem, pairs)
+        drift = step.drift(u.double(), _where(train_ids, steps)).float()
         tr = tr_coefficients(n, drift, step.coupling_adjoint)
         extra["tr_of_data"] = tr_of_data(tr, y)
         extra["lam"] = float(spec.lam)
@@ -309,7 +327,7 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
     the blow-up step (-1: none; the error is +inf and the shift NaN from there
     on); states every ``snapshot_every`` steps (NaN after a blow-up).
     """
-    step = resolved_step(problem, pairs.attrs)
+    step = resolved_step(problem, pairs)
     dist = lambda x: distance(autoencoder, x.float()).double()  # noqa: E731
     clos = lambda x: closure(x.float()).double()  # noqa: E731
     n_steps = pairs.sizes[io.STEP]
@@ -320,7 +338,7 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
     for t in test_ids:
         ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
         with torch.no_grad():
-            out = rollout(step, clos, ref, distance=dist, cap=cap)
+            out = rollout(step, clos, ref, trajectory=t, distance=dist, cap=cap)
         err.append(out["rel_error"].numpy())
         shift.append(out["shift"].numpy())
         blow.append(out["blowup_step"])

@@ -12,11 +12,15 @@ the step recorded, and nothing is averaged over it silently.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from romflow.fom import channel
 from romflow.fom import reaction_diffusion as rd
+from romflow.fom.incompressible import gradient
+from romflow.fom.incompressible import step as projection_step
 
-__all__ = ["rollout", "CorrectionStep", "ReactionStep", "resolved_step"]
+__all__ = ["rollout", "CorrectionStep", "ReactionStep", "ChannelStep", "resolved_step"]
 
 
 class CorrectionStep:
@@ -25,15 +29,19 @@ class CorrectionStep:
 
     Written as eq. (2), u_{k+1} = u_k + Δt L(u_k, y_k), the hybrid velocity is
     L(u, y) = a(u) + B y with a(u) = (I f_coarse R(u) - u) / Δt and B = I / Δt.
+    The step is autonomous: ``where`` (trajectory and step of each sample) is
+    accepted and not needed.
     """
+
+    periodic = True
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
 
-    def __call__(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def __call__(self, u: torch.Tensor, y: torch.Tensor, where=None) -> torch.Tensor:
         return rd.coarse_step(u, self.dt, self.gamma) + y
 
-    def drift(self, u: torch.Tensor) -> torch.Tensor:
+    def drift(self, u: torch.Tensor, where=None) -> torch.Tensor:
         """a(u) in L(u, y) = a(u) + B y (a velocity)."""
         return (rd.coarse_step(u, self.dt, self.gamma) - u) / self.dt
 
@@ -43,7 +51,7 @@ class CorrectionStep:
 
     coupling_adjoint = coupling  # B = I / Δt is symmetric
 
-    def exact(self, u: torch.Tensor) -> torch.Tensor:
+    def exact(self, u: torch.Tensor, where=None) -> torch.Tensor:
         """The exact unresolved part y(u) = f_fine(u) - I(f_coarse(R(u)))."""
         return rd.cn_step(u, self.dt, self.gamma) - rd.coarse_step(u, self.dt, self.gamma)
 
@@ -54,8 +62,10 @@ class ReactionStep:
     u_{k+1} = (I - Δt/2 DΔ)⁻¹ [(I + Δt/2 DΔ) u_k + Δt y_k].
 
     As eq. (2), L(u, y) = a(u) + B y with a(u) = ((I - Δt/2 DΔ)⁻¹ (I + Δt/2 DΔ) u - u) / Δt
-    and B = (I - Δt/2 DΔ)⁻¹, a symmetric operator (Bᵀ = B).
+    and B = (I - Δt/2 DΔ)⁻¹, a symmetric operator (Bᵀ = B).  Autonomous, as above.
     """
+
+    periodic = True
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
@@ -67,10 +77,10 @@ class ReactionStep:
         return torch.fft.irfft2(torch.fft.rfft2(field) / (1 - 0.5 * self.dt * lam),
                                 s=field.shape[-2:])
 
-    def __call__(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def __call__(self, u: torch.Tensor, y: torch.Tensor, where=None) -> torch.Tensor:
         return rd.cn_step(u, self.dt, self.gamma, source=None) + self.dt * self.coupling(y)
 
-    def drift(self, u: torch.Tensor) -> torch.Tensor:
+    def drift(self, u: torch.Tensor, where=None) -> torch.Tensor:
         """a(u) in L(u, y) = a(u) + B y (a velocity)."""
         return (rd.cn_step(u, self.dt, self.gamma, source=None) - u) / self.dt
 
@@ -80,35 +90,114 @@ class ReactionStep:
 
     coupling_adjoint = coupling  # B is symmetric
 
-    def exact(self, u: torch.Tensor) -> torch.Tensor:
+    def exact(self, u: torch.Tensor, where=None) -> torch.Tensor:
         return rd.reaction(u)
 
 
-def resolved_step(problem: str, attrs: dict):
-    """The resolved step of a hybrid problem, from its pairs file's attributes.
+class ChannelStep:
+    """Resolved step of the jet channel (section 4.2, appendix B.2): the forward-Euler
+    projection of :func:`romflow.fom.incompressible.step` with the pressure p_k as
+    the unresolved part, on the packed state s (:func:`romflow.fom.channel.pack`):
 
-    A new problem (e.g. the channel's learned pressure solve) adds a step class
-    with ``dt``, ``__call__(u, y)``, the velocity parts ``drift(u)`` = a(u),
-    ``coupling(y)`` = B y and ``coupling_adjoint(n)`` = Bᵀ n of eq. (2),
-    u_{k+1} = u_k + Δt (a(u_k) + B y_k), and ``exact(u)``, and a branch here;
-    the rules do not change.
+        s_{k+1} = pack(u*(s_k, t_k)) - Δt pack(∇p_k),
+
+    u* the predictor with the boundary values at t_{k+1}.  As eq. (2):
+    a(s) = (pack(u*) - s) / Δt and B p = -pack(∇p), linear in p (p's own boundary
+    conditions, p = 0 at the outflow and dp/dn = 0 elsewhere, are homogeneous);
+    Bᵀ n is its adjoint by autograd.  The step depends on the trajectory (its jet
+    centre y0) and on time (the inflow's sin t), so every method that needs them
+    takes ``where = (trajectory ids, step ids)``, one pair per sample; the pairs
+    file's ``y0`` and ``time`` give them values.  p : ``(batch, 1, nx, ny)``.
     """
+
+    periodic = False
+
+    def __init__(self, reynolds: float, nx: int, ny: int, dt: float, y0, time):
+        self.reynolds, self.nx, self.ny, self.dt = float(reynolds), int(nx), int(ny), float(dt)
+        self.y0, self.time = np.asarray(y0, float), np.asarray(time, float)
+        self._flows = {}
+
+    @classmethod
+    def from_pairs(cls, pairs):
+        a = pairs.attrs
+        return cls(a["reynolds"], a["nx"], a["ny"], a["dt"], pairs["y0"].values,
+                   pairs["time"].values)
+
+    def _flow(self, where):
+        """The channel of the batch's trajectories and the batch's times ``(B, 1)``."""
+        if where is None:
+            raise ValueError("the channel step depends on the trajectory and the time; "
+                             "give where = (trajectory ids, step ids), one pair per sample")
+        traj, steps = (np.asarray(w, dtype=np.int64).reshape(-1) for w in where)
+        key = tuple(traj.tolist())
+        if key not in self._flows:            # the pressure solver is cached on the flow
+            self._flows = {key: channel.flow(self.reynolds, self.y0[traj], self.nx, self.ny)}
+        return self._flows[key], self.time[steps][:, None]
+
+    def _advance(self, s, where, pressure):
+        fl, t = self._flow(where)
+        u, v = channel.unpack(fl, s, t)
+        un, vn, p = projection_step(fl, u, v, t, self.dt, pressure=pressure)
+        return channel.pack(un[:, :, 1:-1], vn[:, 1:-1]), p
+
+    def __call__(self, s: torch.Tensor, p: torch.Tensor, where=None) -> torch.Tensor:
+        return self._advance(s, where, lambda *_: p[:, 0])[0]
+
+    def drift(self, s: torch.Tensor, where=None) -> torch.Tensor:
+        """a(s) = (pack(u*) - s) / Δt: the step with p = 0."""
+        zero = lambda fl, u, v: u.new_zeros(u.shape[0], self.nx, self.ny)  # noqa: E731
+        return (self._advance(s, where, zero)[0] - s) / self.dt
+
+    def coupling(self, p: torch.Tensor) -> torch.Tensor:
+        """B p = -pack(∇p) (∇ with p's boundary conditions; no y0 or time in it)."""
+        fl = channel.flow(self.reynolds, self.y0[:1], self.nx, self.ny)
+        gx, gy = gradient(fl, p[:, 0])
+        return -channel.pack(gx, gy)
+
+    def coupling_adjoint(self, n: torch.Tensor) -> torch.Tensor:
+        """Bᵀ n, the adjoint of the linear map :meth:`coupling`."""
+        zero = n.new_zeros(n.shape[0], 1, self.nx, self.ny)
+        return torch.func.vjp(self.coupling, zero)[1](n)[0]
+
+    def exact(self, s: torch.Tensor, where=None) -> torch.Tensor:
+        """The exact pressure p = Δ⁻¹ (∇·u* / Δt) of the projection."""
+        return self._advance(s, where, None)[1][:, None]
+
+
+def resolved_step(problem: str, pairs):
+    """The resolved step of a hybrid problem, from its pairs file (a dataset, or for
+    rd its attributes alone).
+
+    A new problem adds a step class with ``dt``, ``periodic`` (the networks' padding),
+    ``__call__(u, y, where)``, the velocity parts ``drift(u, where)`` = a(u),
+    ``coupling(y)`` = B y and ``coupling_adjoint(n)`` = Bᵀ n of eq. (2),
+    u_{k+1} = u_k + Δt (a(u_k) + B y_k), and ``exact(u, where)``, and a branch
+    here; ``where`` = (trajectory ids, step ids) of the samples, for steps that
+    depend on them.  The rules do not change.
+    """
+    attrs = getattr(pairs, "attrs", pairs)
     if problem == "rd":
         kind = attrs.get("unresolved", "correction")
         cls = {"correction": CorrectionStep, "reaction": ReactionStep}.get(kind)
         if cls is None:
             raise ValueError(f"rd pairs: unresolved = {kind!r}; allowed: correction, reaction")
         return cls(float(attrs["dt"]), float(attrs["gamma"]))
-    raise ValueError(f"no resolved step for problem {problem!r}; allowed: rd")
+    if problem == "channel":
+        if not hasattr(pairs, "attrs"):
+            raise ValueError("the channel step needs the pairs dataset (its y0 and time), "
+                             "not only its attributes")
+        return ChannelStep.from_pairs(pairs)
+    raise ValueError(f"no resolved step for problem {problem!r}; allowed: rd, channel")
 
 
-def rollout(step, closure, reference: torch.Tensor, *, distance=None, cap: float = 1e3,
-            chunk: int = 100):
+def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, distance=None,
+            cap: float = 1e3, chunk: int = 100):
     """Roll out from ``reference[0]`` for ``len(reference) - 1`` steps.
 
-    ``reference : (steps + 1, ...)`` (one trajectory); ``closure(u) -> y`` acts on a
-    batch of one.  Returns a dict with ``states``, ``rel_error``, ``shift`` (F along
-    the rollout, if ``distance`` is given) and ``blowup_step`` (-1: none).
+    ``reference : (steps + 1, ...)`` (one trajectory, number ``trajectory`` of its
+    pairs file: the step is told it and the step number); ``closure(u) -> y`` acts
+    on a batch of one.  Returns a dict with ``states``, ``rel_error``, ``shift`` (F
+    along the rollout, if ``distance`` is given) and ``blowup_step`` (-1: none).
     ``distance`` maps a batch of states to one value each, independently per
     sample; it is evaluated once the rollout has ended, ``chunk`` states at a time
     (done one state per step, it was nearly half of a 64 x 64 rollout).
@@ -128,7 +217,7 @@ def rollout(step, closure, reference: torch.Tensor, *, distance=None, cap: float
         if k == steps:
             break
         with torch.no_grad():
-            u = step(u, closure(u))
+            u = step(u, closure(u), ([trajectory], [k]))
         states.append(u[0])
     states = torch.stack(states)
     if distance is not None:
