@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -151,6 +152,23 @@ def test_rd_lambda_sweep(workdir):
     # Table 1 keeps the four estimators only
     assert set(pd.read_csv(res / "tables" / "table1.csv").estimator) == {"ols", "mols", "aols",
                                                                          "tr"}
+
+
+def test_channel_rollouts_run_through_the_rd_rules(workdir):
+    """The channel follows with its pairs and resolved step only: the manifold,
+    closure and rollout rules that serve rd build its learned-pressure rollouts."""
+    from romflow import io
+
+    case = workdir / "results/channel/n16x4_re100"
+    targets = [f"results/channel/n16x4_re100/split0/{est}/rollout.nc" for est in ("ols", "tr")]
+    snakemake(workdir, "--cores", "2", *targets)
+    for est in ("ols", "tr"):
+        ro = io.open_dataset(case / f"split0/{est}/rollout.nc", "rollout")
+        assert ro.attrs["problem"] == "channel" and ro.attrs["estimator"] == est
+        assert ro["states"].dims[2:] == ("component", "xc", "yc")
+        assert ro["rel_error"].shape == (1, 6) and float(ro["rel_error"][0, 0]) == 0.0
+    loss = io.open_dataset(case / "split0/tr/loss.nc", "loss")
+    assert np.isfinite(loss.attrs["tr_of_data"])
 
 
 def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):

@@ -26,7 +26,7 @@ rule linear_theory:
         "../scripts/linear_theory.py"
 
 
-# Learned closures (rd; channel follows with its own FOM data and resolved step):
+# Learned closures (rd and channel: the resolved step comes from the pairs file):
 # manifold -> closure (per split and estimator) -> hybrid_rollout -> Table 1, Fig. 4.
 
 
