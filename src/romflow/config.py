@@ -19,7 +19,7 @@ import yaml
 
 from romflow.errors import ConfigError
 
-__all__ = ["SCALES", "deep_merge", "load_yaml", "overrides", "resolve", "validate_config",
+__all__ = ["SCALES", "deep_merge", "load_yaml", "resolve", "validate_config",
            "StageSpec", "ModelSpec", "model_spec"]
 
 SCALES = ("test", "quick", "paper")
@@ -46,27 +46,6 @@ def deep_merge(base: dict, override: dict) -> dict:
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def overrides(config: dict, base: dict) -> dict:
-    """The part of ``config`` that differs from ``base``, as a nested mapping.
-
-    Snakemake hands the workflow one dict: ``config.yaml`` with the user's
-    ``--configfile`` and ``--config`` settings merged in.  Comparing it with
-    ``config.yaml`` recovers what the user set, so that :func:`resolve` can let
-    it win over the scale preset.
-    """
-    out = {}
-    for key, value in config.items():
-        if key not in base:
-            out[key] = copy.deepcopy(value)
-        elif isinstance(value, dict) and isinstance(base[key], dict):
-            sub = overrides(value, base[key])
-            if sub:
-                out[key] = sub
-        elif value != base[key]:
             out[key] = copy.deepcopy(value)
     return out
 
@@ -130,9 +109,11 @@ def validate_config(config: dict, schema: dict) -> dict:
 def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
     """Merge the preset named by ``config['scale']`` over the base and validate.
 
-    ``user`` holds settings given on top of the base (:func:`overrides`); they
-    win over the preset, so a ``--configfile`` holding
-    ``rd: {hybrid: {splits: 3}}`` means 3 splits at every scale.  Its ``scales``
+    ``user`` holds the settings given on top of the base (the workflow passes
+    what Snakemake read from ``--configfile`` and ``--config``); they win over
+    the preset, so a ``--configfile`` holding ``rd: {hybrid: {splits: 3}}``
+    means 3 splits at every scale, and one that repeats a base value the
+    preset changes restores it.  Its ``scales``
     part, if any, is already in ``config['scales']`` and acts through the
     preset.  Returns the effective configuration without the ``scales`` section.
     """

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from romflow.config import (SCALES, ModelSpec, StageSpec, deep_merge, load_yaml, model_spec,
-                            overrides, resolve)
+                            resolve)
 from romflow.errors import ConfigError
 
 
@@ -57,26 +57,26 @@ def test_test_preset_is_merged(raw, schema):
 
 
 def test_user_settings_win_over_the_preset(raw, schema):
-    """What --config / --configfile set on top of config.yaml beats the preset: the quick
-    preset's rd.hybrid.splits = 1 used to silently replace a user's splits = 3."""
-    given = deep_merge(with_scale(raw, "quick"), {"rd": {"hybrid": {"splits": 3,
-                                                                   "closure": {"lam": 1.0}}}})
-    user = overrides(given, raw)
-    assert user == {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0}}}}
+    """What --config / --configfile set beats the preset: the quick preset's
+    rd.hybrid.splits = 1 used to silently replace a user's splits = 3, and a user's
+    channel trajectories = 10 (config.yaml's own value) its trajectories = 2."""
+    user = {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0}}},
+            "channel": {"fom": {"trajectories": raw["channel"]["fom"]["trajectories"]}}}
+    given = deep_merge(with_scale(raw, "quick"), user)
     cfg = resolve(given, schema, user=user)
     assert cfg["rd"]["hybrid"]["splits"] == 3 and cfg["rd"]["hybrid"]["closure"]["lam"] == 1.0
+    assert cfg["channel"]["fom"]["trajectories"] == 10
+    assert raw["scales"]["quick"]["channel"]["fom"]["trajectories"] == 2
     # what the user left alone still comes from the preset, then the base
     assert cfg["rd"]["hybrid"]["every"] == raw["scales"]["quick"]["rd"]["hybrid"]["every"]
     assert cfg["rd"]["hybrid"]["closure"]["patience"] == raw["rd"]["hybrid"]["closure"]["patience"]
-    # without the user's part, the preset wins (a base edit is overridden by the preset)
+    # without the user's part, the preset wins
     assert resolve(given, schema)["rd"]["hybrid"]["splits"] == 1
     # a bad user value is still named with what is allowed
-    bad = deep_merge(with_scale(raw, "quick"), {"rd": {"hybrid": {"splits": "3"}}})
+    bad = {"rd": {"hybrid": {"splits": "3"}}}
     with pytest.raises(ConfigError, match=r"'rd.hybrid.splits' = '3' is invalid; allowed: "
                                           r"a value of type integer"):
-        resolve(bad, schema, user=overrides(bad, raw))
-    # nothing given on top of the base: nothing to override
-    assert overrides(raw, raw) == {}
+        resolve(deep_merge(with_scale(raw, "quick"), bad), schema, user=bad)
 
 
 def test_resolve_does_not_modify_its_input(raw, schema):

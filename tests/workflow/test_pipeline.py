@@ -191,6 +191,12 @@ def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
     # split 1 is new for each of the 2 cases x (4 estimators + the sweep's tr_lam1)
     assert planned_jobs(dry) == {"closure": 10, "hybrid_rollout": 10, "rd_report": 1,
                                  "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
+    # a value equal to config.yaml's (every = 1; the test preset has 2) wins too:
+    # the autoencoders and every closure of both splits see new settings
+    edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2, "every": 1}}}))
+    dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
+    assert planned_jobs(dry) == {"manifold": 2, "closure": 20, "hybrid_rollout": 20,
+                                 "rd_report": 1, "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
 
 
 def test_noop_rerun(workdir):

@@ -2,16 +2,17 @@
 
 from snakemake.exceptions import WorkflowError
 
-from romflow.config import load_yaml, model_spec, overrides, resolve
+from romflow.config import load_yaml, model_spec, resolve
 from romflow.errors import ConfigError
 from romflow.hybrid.closures import ESTIMATORS
 from romflow.hybrid.experiment import (SWEEP_PREFIX, parse_estimator, split_trajectories,
                                        sweep_estimator)
 
 try:
-    # What --config / --configfile set on top of config.yaml wins over the preset.
+    # What --configfile / --config set wins over the preset: Snakemake keeps it apart
+    # from config.yaml (a value equal to config.yaml's still counts as set).
     CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"),
-                  user=overrides(config, load_yaml(ROOT / "config.yaml")))
+                  user=dict(workflow.config_settings.overwrite_config))
 except ConfigError as exc:
     raise WorkflowError(str(exc))
 # Rule scripts read snakemake.config: give them the effective (preset-merged) config.
