@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from romflow.errors import ConfigError, NotFittedError
+from romflow.errors import ConfigError, DataError, NotFittedError
 from romflow.fom import channel, linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
@@ -262,3 +262,5 @@ def test_channel_step_velocity_is_that_of_eq_2_and_its_adjoint_is_exact():
         step.drift(s)
     with pytest.raises(ValueError, match="dataset"):
         resolved_step("channel", ds.attrs)
+    with pytest.raises(DataError, match=r"lack \['y0'\]"):
+        resolved_step("channel", ds.drop_vars("y0"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from romflow.errors import DataError
 from romflow.fom import channel
 from romflow.fom import reaction_diffusion as rd
 from romflow.fom.incompressible import gradient
@@ -120,6 +121,13 @@ class ChannelStep:
     @classmethod
     def from_pairs(cls, pairs):
         a = pairs.attrs
+        missing = ([k for k in ("reynolds", "nx", "ny", "dt") if k not in a]
+                   + [k for k in ("y0", "time") if k not in pairs.variables])
+        if missing:
+            raise DataError(f"channel pairs lack {missing}; a channel pairs file "
+                            f"(romflow.fom.channel.solve) has the attributes reynolds, nx, "
+                            f"ny, dt and the coordinates y0 (per trajectory) and time "
+                            f"(per step)")
         return cls(a["reynolds"], a["nx"], a["ny"], a["dt"], pairs["y0"].values,
                    pairs["time"].values)
 
