@@ -59,16 +59,18 @@ def test_test_preset_is_merged(raw, schema):
 def test_user_settings_win_over_the_preset(raw, schema):
     """What --config / --configfile set beats the preset: the quick preset's
     rd.hybrid.splits = 1 used to silently replace a user's splits = 3, and a user's
-    channel trajectories = 10 (config.yaml's own value) its trajectories = 2."""
-    user = {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0}}},
-            "channel": {"fom": {"trajectories": raw["channel"]["fom"]["trajectories"]}}}
+    rd.hybrid.manifold.epochs = 3000 (config.yaml's own value) its epochs = 15."""
+    user = {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0},
+                              "manifold": {"epochs": raw["rd"]["hybrid"]["manifold"]["epochs"]}}}}
     given = deep_merge(with_scale(raw, "quick"), user)
     cfg = resolve(given, schema, user=user)
     assert cfg["rd"]["hybrid"]["splits"] == 3 and cfg["rd"]["hybrid"]["closure"]["lam"] == 1.0
-    assert cfg["channel"]["fom"]["trajectories"] == 10
-    assert raw["scales"]["quick"]["channel"]["fom"]["trajectories"] == 2
+    assert cfg["rd"]["hybrid"]["manifold"]["epochs"] == 3000
+    assert raw["scales"]["quick"]["rd"]["hybrid"]["manifold"]["epochs"] == 15
     # what the user left alone still comes from the preset, then the base
     assert cfg["rd"]["hybrid"]["every"] == raw["scales"]["quick"]["rd"]["hybrid"]["every"]
+    assert cfg["rd"]["hybrid"]["manifold"]["lr"] == raw["scales"]["quick"]["rd"]["hybrid"][
+        "manifold"]["lr"]
     assert cfg["rd"]["hybrid"]["closure"]["patience"] == raw["rd"]["hybrid"]["closure"]["patience"]
     # without the user's part, the preset wins
     assert resolve(given, schema)["rd"]["hybrid"]["splits"] == 1
