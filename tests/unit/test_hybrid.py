@@ -232,7 +232,7 @@ def test_channel_step_with_the_exact_pressure_replays_the_trajectory():
     assert isinstance(step, ChannelStep) and not step.periodic
     for t in (0, 1):
         calls = iter(range(10**6))
-        exact = lambda s: step.exact(s, ([t], [next(calls)]))  # noqa: E731
+        exact = lambda s, t=t, calls=calls: step.exact(s, ([t], [next(calls)]))  # noqa: E731
         ref = torch.as_tensor(ds["u"].values[t], dtype=torch.float64)
         out = rollout(step, exact, ref, trajectory=t)
         assert out["blowup_step"] == -1 and float(out["rel_error"].max()) < 1e-5
