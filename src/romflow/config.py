@@ -19,7 +19,7 @@ import yaml
 
 from romflow.errors import ConfigError
 
-__all__ = ["SCALES", "deep_merge", "load_yaml", "resolve", "validate_config",
+__all__ = ["SCALES", "deep_merge", "load_yaml", "ordered_like", "resolve", "validate_config",
            "StageSpec", "ModelSpec", "model_spec"]
 
 SCALES = ("test", "quick", "paper")
@@ -106,7 +106,21 @@ def validate_config(config: dict, schema: dict) -> dict:
     raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
-def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
+def ordered_like(data, template):
+    """``data`` with its mappings' keys in ``template``'s order (keys ``template``
+    lacks follow, in their own order); lists and values are left as they are.
+
+    Snakemake tells a rule's params apart by their text, key order included, and
+    its merged config puts the keys of a ``--configfile`` first: without this the
+    same settings, set by a file or by the preset, would rerun the rules."""
+    if not (isinstance(data, dict) and isinstance(template, dict)):
+        return data
+    keys = [k for k in template if k in data] + [k for k in data if k not in template]
+    return {k: ordered_like(data[k], template.get(k)) for k in keys}
+
+
+def resolve(config: dict, schema: dict, user: dict | None = None,
+            template: dict | None = None) -> dict:
     """Merge the preset named by ``config['scale']`` over the base and validate.
 
     ``user`` holds the settings given on top of the base (the workflow passes
@@ -115,7 +129,9 @@ def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
     means 3 splits at every scale, and one that repeats a base value the
     preset changes restores it.  Its ``scales``
     part, if any, is already in ``config['scales']`` and acts through the
-    preset.  Returns the effective configuration without the ``scales`` section.
+    preset.  Returns the effective configuration without the ``scales`` section,
+    its keys in ``template``'s order when given (:func:`ordered_like`; the
+    workflow passes ``config.yaml``).
     """
     scale = config.get("scale", "quick")
     if scale not in SCALES:
@@ -126,6 +142,8 @@ def resolve(config: dict, schema: dict, user: dict | None = None) -> dict:
     effective = deep_merge(base, presets.get(scale) or {})
     effective = deep_merge(effective, {k: v for k, v in (user or {}).items() if k != "scales"})
     effective["scale"] = scale
+    if template is not None:
+        effective = ordered_like(effective, template)
     return validate_config(effective, schema)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import pytest
 
 from romflow.config import (SCALES, ModelSpec, StageSpec, deep_merge, load_yaml, model_spec,
-                            resolve)
+                            ordered_like, resolve)
 from romflow.errors import ConfigError
 
 
@@ -54,6 +55,25 @@ def test_test_preset_is_merged(raw, schema):
     # lists replace: the preset's single stage replaces the base's
     assert cfg["toy"]["models"]["gplasdi"]["stages"] == [{"iterations": 40}]
     assert cfg["toy"]["models"]["gplasdi"]["paper"] == raw["toy"]["models"]["gplasdi"]["paper"]
+
+
+def test_key_order_follows_config_yaml_whoever_set_a_value(raw, schema):
+    """Snakemake's merged config lists a --configfile's keys first and tells rule
+    params apart by their text: with config.yaml as template the effective config
+    has one key order, so the same settings never rerun a rule."""
+    user = {"channel": {"fom": {"trajectories": 10, "reynolds": [100.0]}}}
+    plain = deep_merge(with_scale(raw, "quick"), user)
+    user_first = ordered_like(plain, user)          # as Snakemake hands it over
+    assert list(user_first["channel"]["fom"])[:2] == ["trajectories", "reynolds"]
+    a = resolve(user_first, schema, user=user, template=raw)
+    b = resolve(plain, schema, user=user, template=raw)
+    assert json.dumps(a) == json.dumps(b)
+    assert list(a["channel"]["fom"]) == list(raw["channel"]["fom"])
+    assert list(a)[:3] == [k for k in raw if k in a][:3]
+    # without the template the order is the caller's
+    assert list(resolve(user_first, schema, user=user)["channel"]["fom"])[:2] == [
+        "trajectories", "reynolds"]
+    assert ordered_like([3, 1], [1, 3]) == [3, 1]      # lists keep their order
 
 
 def test_user_settings_win_over_the_preset(raw, schema):

@@ -199,6 +199,16 @@ def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
                                  "rd_report": 1, "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
 
 
+def test_restating_the_preset_in_a_configfile_reruns_nothing(workdir, tmp_path):
+    """The same settings from a --configfile (whose keys Snakemake lists first) and
+    from the preset give the same params, key order included: nothing reruns."""
+    same = tmp_path / "same.yaml"
+    same.write_text(yaml.safe_dump({"rd": {"fom": {"gammas": [0.05, 0.25], "grids": [16]}},
+                                    "seed": 0}))
+    out = snakemake(workdir, "-n", "all", "--configfile", str(same)).stdout
+    assert "Nothing to be done" in out, out[-3000:]
+
+
 def test_noop_rerun(workdir):
     out = snakemake(workdir, "-n", "all").stdout
     assert "Nothing to be done" in out, out[-2000:]

@@ -10,9 +10,11 @@ from romflow.hybrid.experiment import (SWEEP_PREFIX, parse_estimator, split_traj
 
 try:
     # What --configfile / --config set wins over the preset: Snakemake keeps it apart
-    # from config.yaml (a value equal to config.yaml's still counts as set).
+    # from config.yaml (a value equal to config.yaml's still counts as set).  Keys in
+    # config.yaml's order: params that differ only in key order would rerun rules.
     CFG = resolve(config, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"),
-                  user=dict(workflow.config_settings.overwrite_config))
+                  user=dict(workflow.config_settings.overwrite_config),
+                  template=load_yaml(ROOT / "config.yaml"))
 except ConfigError as exc:
     raise WorkflowError(str(exc))
 # Rule scripts read snakemake.config: give them the effective (preset-merged) config.
