@@ -8,7 +8,8 @@ from romflow.errors import ConfigError, DataError, NotFittedError
 from romflow.fom import channel, linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
-from romflow.hybrid.closures import ClosureSpec, fit_closure, tr_coefficients, tr_of_data
+from romflow.hybrid.closures import (ClosureSpec, evaluate, fit_closure, tr_coefficients,
+                                     tr_floor, tr_of_data)
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import ChannelStep, CorrectionStep, resolved_step, rollout
@@ -141,6 +142,49 @@ def test_tr_term_of_the_data_vanishes_for_exact_normals():
     assert tr_of_data(tr_coefficients(normal, drift), y) < 1e-28
     expected = float(torch.mean((0.05 * x) ** 2))
     assert abs(tr_of_data(tr_coefficients(tangent, drift), y) - expected) < 1e-14
+
+
+def test_tr_floor_is_the_minimum_of_the_normal_equations():
+    """Per sample the TR loss ||φ - y||² + λ (c + mᵀφ)² is minimized where the
+    normal equations (I + λ m mᵀ) φ = y - λ c m hold; tr_floor's Sherman–Morrison
+    closed form must give the loss and MSE of that solution (solved densely
+    here), and no other output may go below it."""
+    g = torch.Generator().manual_seed(3)
+    n, a, y = (torch.randn(6, 2, 3, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    dt, lam = 0.01, 10.0
+    tr = tr_coefficients(n, a, lambda v: v / dt)
+    c, m = tr
+    losses, mses = [], []
+    for i in range(6):
+        mi, yi = m[i].flatten(), y[i].flatten()
+        lhs = torch.eye(mi.numel(), dtype=torch.float64) + lam * torch.outer(mi, mi)
+        phi = torch.linalg.solve(lhs, yi - lam * c[i] * mi)
+        mses.append(float(((phi - yi) ** 2).sum()))
+        losses.append(mses[-1] + lam * float(c[i] + mi @ phi) ** 2)
+        for _ in range(5):   # any other output does worse
+            other = phi + 1e-3 * torch.randn(phi.shape, generator=g, dtype=torch.float64)
+            assert ((other - yi) ** 2).sum() + lam * (c[i] + mi @ other) ** 2 > losses[-1]
+    floor, floor_mse = tr_floor(tr, y, lam)
+    assert abs(floor - np.mean(losses)) < 1e-12 * max(1.0, floor)
+    assert abs(floor_mse - np.mean(mses)) < 1e-12 * max(1.0, floor_mse)
+    assert floor < lam * tr_of_data(tr, y)     # y itself is not the TR minimizer
+
+
+def test_evaluate_gives_the_loss_terms_of_fit_closure():
+    """evaluate() on a fixed linear model equals the TR loss written out by hand."""
+    g = torch.Generator().manual_seed(4)
+    u, n, a = (torch.randn(10, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    model = torch.nn.Linear(3, 3, bias=False).double()
+    y = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    tr = tr_coefficients(n, a)
+    out = evaluate(model, u, y, tr, lam=2.0, batch=4)
+    with torch.no_grad():
+        pred = model(u)
+    mse = float(((pred - y) ** 2).sum(1).mean())
+    pen = float(((n * (a + pred)).sum(1) ** 2).mean())
+    assert abs(out["mse"] - mse) < 1e-12 and abs(out["tr"] - pen) < 1e-12
+    assert abs(out["loss"] - (mse + 2.0 * pen)) < 1e-12
+    assert evaluate(model, u, y)["tr"] == 0.0
 
 
 def test_exact_closure_reproduces_the_fine_trajectory():

@@ -73,6 +73,9 @@ def test_closure_resumes_to_the_same_weights(pairs, tmp_path):
     for key, val in full["weights"].items():
         assert torch.equal(val, resumed["weights"][key]), key
     assert loss.sizes["iteration"] == 3 and np.all(loss["tr"].values > 0)
+    # no closure goes below the pointwise minimum of the TR loss (tr_floor)
+    assert 0 < loss.attrs["tr_floor"] <= loss.attrs["final_loss"]
+    assert loss.attrs["tr_floor"] < loss.attrs["lam"] * loss.attrs["tr_of_data"]
 
 
 def test_a_checkpoint_of_other_settings_is_ignored_not_resumed(pairs, tmp_path):

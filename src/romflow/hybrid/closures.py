@@ -29,7 +29,8 @@ import torch
 from romflow.errors import ConfigError, TrainingDivergedError
 from romflow.hybrid import checkpoint as checkpoint_io
 
-__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "tr_of_data", "fit_closure"]
+__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "tr_of_data", "tr_floor",
+           "evaluate", "fit_closure"]
 
 ESTIMATORS = ("ols", "mols", "aols", "tr")
 
@@ -78,10 +79,52 @@ def tr_of_data(tr, y: torch.Tensor) -> float:
 
     Zero when every normal is exactly normal to the data's own velocity (a
     manifold that contains the trajectories); the paper's remark that TR only
-    helps once the autoencoder is accurate is this number being small.  TR
-    cannot fit y better than λ times it allows.
+    helps once the autoencoder is accurate is this number being small.  λ times
+    it is the TR loss of y itself; :func:`tr_floor` is the lowest TR loss.
     """
     return float(torch.mean(_normal_velocity(*tr, y) ** 2))
+
+
+def tr_floor(tr, y: torch.Tensor, lam: float) -> tuple[float, float]:
+    """The lowest TR loss any closure can reach on these pairs, and that closure's MSE.
+
+    Per sample the TR loss ||φ - y||² + λ (c + mᵀφ)² is a quadratic in the
+    output φ; its minimizer solves the normal equations (I + λ m mᵀ) φ = y - λ c m,
+    i.e. (Sherman–Morrison) φ* = y - λ d m / (1 + λ |m|²) with d = c + mᵀy the
+    data's own normal velocity.  Its loss is λ d² / (1 + λ |m|²) and its MSE
+    λ² d² |m|² / (1 + λ |m|²)².  A trained TR closure whose loss stays far
+    above this floor is held back by its optimization, not by the penalty's
+    bias: λ |m|² (1e5 for λ = 10, Δt = 0.01) is the stiffness of the penalty
+    along m against 1 for the MSE.  Returns ``(loss, mse)`` as means over samples.
+    """
+    c, m = tr
+    d = _normal_velocity(c, m, y).double()
+    mm = (m.double() ** 2).flatten(1).sum(1)
+    denom = 1.0 + lam * mm
+    return (float(torch.mean(lam * d ** 2 / denom)),
+            float(torch.mean(lam ** 2 * d ** 2 * mm / denom ** 2)))
+
+
+def evaluate(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, tr=None,
+             lam: float = 0.0, batch: int = 256) -> dict:
+    """The trained ``model``'s loss terms on the pairs, in eval mode (batch-norm
+    running statistics, no aOLS noise): ``{"mse", "tr", "loss"}`` as means over
+    samples; ``tr`` is 0 without ``tr = (c, m)``, ``loss = mse + lam tr``."""
+    was_training = model.training
+    model.eval()
+    sq, pen = [], []
+    with torch.no_grad():
+        for start in range(0, u.shape[0], batch):
+            pred = model(u[start:start + batch])
+            sq.append(((pred - y[start:start + batch]) ** 2).flatten(1).sum(1).double())
+            if tr is not None:
+                c, m = tr
+                pen.append(_normal_velocity(c[start:start + batch], m[start:start + batch],
+                                            pred).double() ** 2)
+    model.train(was_training)
+    mse = float(torch.cat(sq).mean())
+    term = float(torch.cat(pen).mean()) if pen else 0.0
+    return {"mse": mse, "tr": term, "loss": mse + lam * term}
 
 
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
