@@ -9,7 +9,7 @@ from romflow.fom import channel, linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
 from romflow.hybrid.closures import (ClosureSpec, evaluate, fit_closure, tr_coefficients,
-                                     tr_floor, tr_of_data)
+                                     tr_floor, tr_minimizer, tr_of_data)
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import ChannelStep, CorrectionStep, resolved_step, rollout
@@ -146,19 +146,22 @@ def test_tr_term_of_the_data_vanishes_for_exact_normals():
 
 def test_tr_floor_is_the_minimum_of_the_normal_equations():
     """Per sample the TR loss ||φ - y||² + λ (c + mᵀφ)² is minimized where the
-    normal equations (I + λ m mᵀ) φ = y - λ c m hold; tr_floor's Sherman–Morrison
-    closed form must give the loss and MSE of that solution (solved densely
-    here), and no other output may go below it."""
+    normal equations (I + λ m mᵀ) φ = y - λ c m hold; tr_minimizer's Sherman–Morrison
+    closed form must be that solution (solved densely here), tr_floor its loss
+    and MSE, and no other output may go below it."""
     g = torch.Generator().manual_seed(3)
     n, a, y = (torch.randn(6, 2, 3, 4, generator=g, dtype=torch.float64) for _ in range(3))
     dt, lam = 0.01, 10.0
     tr = tr_coefficients(n, a, lambda v: v / dt)
     c, m = tr
     losses, mses = [], []
+    best = tr_minimizer(tr, y, lam)
     for i in range(6):
         mi, yi = m[i].flatten(), y[i].flatten()
         lhs = torch.eye(mi.numel(), dtype=torch.float64) + lam * torch.outer(mi, mi)
         phi = torch.linalg.solve(lhs, yi - lam * c[i] * mi)
+        # the dense system has condition number 1 + λ|m|² ~ 1e6: agreement to 1e-9
+        assert torch.allclose(best[i].flatten(), phi, rtol=0, atol=1e-9)
         mses.append(float(((phi - yi) ** 2).sum()))
         losses.append(mses[-1] + lam * float(c[i] + mi @ phi) ** 2)
         for _ in range(5):   # any other output does worse

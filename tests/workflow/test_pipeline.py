@@ -130,6 +130,23 @@ def test_rd_hybrid_outputs(workdir):
     assert roll.sizes["step"] == 21 and roll.attrs["estimator"] == "tr"
 
 
+def test_rd_tr_diagnostics_read_a_run(workdir, tmp_path):
+    """benchmarks/rd_tr_diagnostics.py on the test run: the exact closure replays the
+    fine trajectory (float32 round-off), every other rollout is finite, and the trained TR
+    closure's loss is not below its floor (the pointwise minimum of the TR loss)."""
+    out = tmp_path / "diag.csv"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/rd_tr_diagnostics.py"),
+                           "--run", str(workdir), "--case", "n16_gamma0.05", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_csv(out).set_index("rollout")
+    assert table.loc["exact", "rel_error_last"] < 1e-6     # pairs.nc holds float32 states
+    assert {"ols", "tr", "ols, normal part of its error removed",
+            "TR minimizer of the exact y (lam = 10)"} <= set(table.index)
+    assert np.isfinite(table["rel_error_last"]).all()
+    assert 0 < table.loc["tr", "tr_floor"] <= table.loc["tr", "final_loss"]
+
+
 def test_rd_lambda_sweep(workdir):
     """The test preset's λ sweep [1] adds TR at λ = 1 (tr_lam1) beside TR at the default
     λ = 10: trained with its own λ, rolled out, and tabulated by λ beside the baselines."""

@@ -29,8 +29,8 @@ import torch
 from romflow.errors import ConfigError, TrainingDivergedError
 from romflow.hybrid import checkpoint as checkpoint_io
 
-__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "tr_of_data", "tr_floor",
-           "evaluate", "fit_closure"]
+__all__ = ["ESTIMATORS", "ClosureSpec", "tr_coefficients", "tr_of_data", "tr_minimizer",
+           "tr_floor", "evaluate", "fit_closure"]
 
 ESTIMATORS = ("ols", "mols", "aols", "tr")
 
@@ -85,24 +85,37 @@ def tr_of_data(tr, y: torch.Tensor) -> float:
     return float(torch.mean(_normal_velocity(*tr, y) ** 2))
 
 
-def tr_floor(tr, y: torch.Tensor, lam: float) -> tuple[float, float]:
-    """The lowest TR loss any closure can reach on these pairs, and that closure's MSE.
+def tr_minimizer(tr, y: torch.Tensor, lam: float) -> torch.Tensor:
+    """The output φ* that minimizes the TR loss of each sample, shaped like ``y``.
 
     Per sample the TR loss ||φ - y||² + λ (c + mᵀφ)² is a quadratic in the
     output φ; its minimizer solves the normal equations (I + λ m mᵀ) φ = y - λ c m,
     i.e. (Sherman–Morrison) φ* = y - λ d m / (1 + λ |m|²) with d = c + mᵀy the
-    data's own normal velocity.  Its loss is λ d² / (1 + λ |m|²) and its MSE
-    λ² d² |m|² / (1 + λ |m|²)².  A trained TR closure whose loss stays far
-    above this floor is held back by its optimization, not by the penalty's
-    bias: λ |m|² (1e5 for λ = 10, Δt = 0.01) is the stiffness of the penalty
-    along m against 1 for the MSE.  Returns ``(loss, mse)`` as means over samples.
+    data's own normal velocity.  φ* = y exactly when d = 0 (normals exactly normal
+    to the data's velocity); otherwise TR's best closure differs from the data.
     """
     c, m = tr
-    d = _normal_velocity(c, m, y).double()
-    mm = (m.double() ** 2).flatten(1).sum(1)
-    denom = 1.0 + lam * mm
-    return (float(torch.mean(lam * d ** 2 / denom)),
-            float(torch.mean(lam ** 2 * d ** 2 * mm / denom ** 2)))
+    md = m.double()
+    d = _normal_velocity(c.double(), md, y.double())
+    shape = (-1,) + (1,) * (y.dim() - 1)
+    scale = lam * d / (1.0 + lam * (md ** 2).flatten(1).sum(1))
+    return (y.double() - scale.view(shape) * md).to(y.dtype)
+
+
+def tr_floor(tr, y: torch.Tensor, lam: float) -> tuple[float, float]:
+    """The lowest TR loss any closure can reach on these pairs, and that closure's MSE:
+    the loss and MSE of :func:`tr_minimizer`'s φ*, means over samples.
+
+    A trained TR closure whose loss stays far above this floor is held back by
+    its optimization: λ |m|² (1e5 for λ = 10, Δt = 0.01) is the stiffness of the
+    penalty along m against 1 for the MSE.
+    """
+    c, m = tr
+    yd = y.double()
+    phi = tr_minimizer((c.double(), m.double()), yd, lam)
+    mse = ((phi - yd) ** 2).flatten(1).sum(1)
+    pen = _normal_velocity(c.double(), m.double(), phi) ** 2
+    return float(torch.mean(mse + lam * pen)), float(torch.mean(mse))
 
 
 def evaluate(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, tr=None,

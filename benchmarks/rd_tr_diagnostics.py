@@ -1,0 +1,121 @@
+"""What the tangent-space penalty can and cannot do on a trained rd case.
+
+Reads a pipeline run (its ``pairs.nc``, ``manifold.pt`` and split's closures) and
+rolls out, from the split's first test trajectory, closures that split a
+learned closure's error e(u) = φθ(u) - y(u) along the unit manifold normal
+n̂(u) = ∇F(u) / |∇F(u)| of the run's autoencoder, at the current state:
+
+- ``exact``: y(u), the fine step's correction (error 0 up to round-off);
+- ``<est>``: the trained closure of each estimator present (ols, tr, ...);
+- ``ols, normal part of its error removed``: y(u) + (1 - n̂ n̂ᵀ) e(u), what a
+  closure that made OLS's error minus its normal part would do; the paper's
+  argument is that this part drives the distribution shift F;
+- ``ols, only the normal part of its error``: y(u) + n̂ n̂ᵀ e(u);
+- ``TR minimizer of the exact y``: φ*(u) of :func:`tr_minimizer` with the exact
+  y(u) and the normal at u, the closure an optimizer with unlimited capacity and
+  budget would reach on TR's loss; it differs from y(u) as far as the normals
+  are not normal to the data's velocity.
+
+Also reads each TR closure's ``loss.nc``: its loss on its pairs after training
+against ``tr_floor``, the lowest TR loss any closure can reach on those pairs.
+Writes ``results/benchmarks/rd_tr_diagnostics.csv`` (relative error at steps
+100, 500, last; F at the last step).
+
+    python benchmarks/rd_tr_diagnostics.py [--run .] [--case n64_gamma0.05] [--split 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from romflow import io, tables
+from romflow.hybrid import experiment as ex
+from romflow.hybrid.closures import tr_coefficients, tr_minimizer
+from romflow.hybrid.manifold import distance, normals
+from romflow.hybrid.simulate import resolved_step, rollout
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _unit(v):
+    return v / v.flatten(1).norm(dim=1).view(-1, *[1] * (v.dim() - 1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default=".", help="directory holding the run's results/")
+    ap.add_argument("--case", default="n64_gamma0.05")
+    ap.add_argument("--split", type=int, default=0)
+    ap.add_argument("--out", default=str(ROOT / "results/benchmarks/rd_tr_diagnostics.csv"))
+    args = ap.parse_args()
+    case = Path(args.run) / "results" / "rd" / args.case
+    split = case / f"split{args.split}"
+    pairs = io.open_dataset(case / "pairs.nc", "pairs")
+    test = io.open_dataset(split / "ols" / "rollout.nc", "rollout")[io.TRAJECTORY].values
+    t = int(test[0])
+    ae = ex.load_manifold(io.load_model(case / "manifold.pt"), pairs)
+    step = resolved_step("rd", pairs)
+    ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
+    nets = {est.name: ex.load_closure(io.load_model(est / "closure.pt"), pairs)
+            for est in sorted(split.iterdir()) if (est / "closure.pt").is_file()}
+    lams = {est: float(io.open_dataset(split / est / "loss.nc", "loss").attrs["lam"])
+            for est in nets if est.startswith("tr")}
+    lam = lams.get("tr", 10.0)
+
+    def normal(u):
+        with torch.enable_grad():
+            return normals(ae, u.float()).double()
+
+    def learned(name):
+        return lambda u: nets[name](u.float()).double()
+
+    def ols_part(keep_normal):
+        def closure(u):
+            y = step.exact(u)
+            e = learned("ols")(u) - y
+            nh = _unit(normal(u))
+            along = (nh * e).flatten(1).sum(1).view(-1, 1, 1, 1) * nh
+            return y + (along if keep_normal else e - along)
+        return closure
+
+    def tr_best(u):
+        return tr_minimizer(tr_coefficients(normal(u), step.drift(u), step.coupling_adjoint),
+                            step.exact(u), lam)
+
+    runs = {"exact": step.exact, **{name: learned(name) for name in nets}}
+    if "ols" in nets:
+        runs["ols, normal part of its error removed"] = ols_part(False)
+        runs["ols, only the normal part of its error"] = ols_part(True)
+    runs[f"TR minimizer of the exact y (lam = {lam:g})"] = tr_best
+    dist = lambda x: distance(ae, x.float()).double()  # noqa: E731
+    rows = []
+    for name, closure in runs.items():
+        start = time.perf_counter()
+        out = rollout(step, closure, ref, trajectory=t, distance=dist)
+        err, last = out["rel_error"], ref.shape[0] - 1
+        row = {"case": args.case, "split": args.split, "trajectory": t, "rollout": name,
+               "rel_error_step100": float(err[min(100, last)]),
+               "rel_error_step500": float(err[min(500, last)]),
+               "rel_error_last": float(err[last]), "shift_last": float(out["shift"][last]),
+               "blowup_step": int(out["blowup_step"]), "seconds": time.perf_counter() - start}
+        if name in lams:
+            loss = io.open_dataset(split / name / "loss.nc", "loss").attrs
+            row.update({key: float(loss[key]) for key in
+                        ("lam", "tr_of_data", "tr_floor", "tr_floor_mse", "final_loss",
+                         "final_mse") if key in loss})
+        rows.append(row)
+        print(f"{name:45s} error at step 100 / 500 / last: {row['rel_error_step100']:.3e} / "
+              f"{row['rel_error_step500']:.3e} / {row['rel_error_last']:.3e}, "
+              f"F at the last step {row['shift_last']:.3e}", flush=True)
+    table = pd.DataFrame(rows)
+    tables.write_csv(table, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
