@@ -21,7 +21,7 @@ against ``tr_floor``, the lowest TR loss any closure can reach on those pairs.
 Writes ``results/benchmarks/rd_tr_diagnostics.csv`` (relative error at steps
 100, 500, last; F at the last step).
 
-    python benchmarks/rd_tr_diagnostics.py [--run .] [--case n64_gamma0.05] [--split 0]
+    python benchmarks/rd_tr_diagnostics.py [--run .] [--case n64_gamma0.05 ...] [--split 0]
 """
 
 from __future__ import annotations
@@ -46,15 +46,10 @@ def _unit(v):
     return v / v.flatten(1).norm(dim=1).view(-1, *[1] * (v.dim() - 1))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--run", default=".", help="directory holding the run's results/")
-    ap.add_argument("--case", default="n64_gamma0.05")
-    ap.add_argument("--split", type=int, default=0)
-    ap.add_argument("--out", default=str(ROOT / "results/benchmarks/rd_tr_diagnostics.csv"))
-    args = ap.parse_args()
-    case = Path(args.run) / "results" / "rd" / args.case
-    split = case / f"split{args.split}"
+def diagnose(run: Path, case_name: str, split_id: int) -> list[dict]:
+    """The rollouts above for one case and split; one row per rollout."""
+    case = run / "results" / "rd" / case_name
+    split = case / f"split{split_id}"
     pairs = io.open_dataset(case / "pairs.nc", "pairs")
     test = io.open_dataset(split / "ols" / "rollout.nc", "rollout")[io.TRAJECTORY].values
     t = int(test[0])
@@ -98,7 +93,7 @@ def main():
         start = time.perf_counter()
         out = rollout(step, closure, ref, trajectory=t, distance=dist)
         err, last = out["rel_error"], ref.shape[0] - 1
-        row = {"case": args.case, "split": args.split, "trajectory": t, "rollout": name,
+        row = {"case": case.name, "split": split_id, "trajectory": t, "rollout": name,
                "rel_error_step100": float(err[min(100, last)]),
                "rel_error_step500": float(err[min(500, last)]),
                "rel_error_last": float(err[last]), "shift_last": float(out["shift"][last]),
@@ -109,11 +104,23 @@ def main():
                         ("lam", "tr_of_data", "tr_floor", "tr_floor_mse", "final_loss",
                          "final_mse") if key in loss})
         rows.append(row)
-        print(f"{name:45s} error at step 100 / 500 / last: {row['rel_error_step100']:.3e} / "
-              f"{row['rel_error_step500']:.3e} / {row['rel_error_last']:.3e}, "
-              f"F at the last step {row['shift_last']:.3e}", flush=True)
-    table = pd.DataFrame(rows)
-    tables.write_csv(table, args.out)
+        print(f"{case.name} {name:45s} error at step 100 / 500 / last: "
+              f"{row['rel_error_step100']:.3e} / {row['rel_error_step500']:.3e} / "
+              f"{row['rel_error_last']:.3e}, F at the last step {row['shift_last']:.3e}",
+              flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default=".", help="directory holding the run's results/")
+    ap.add_argument("--case", nargs="+", default=["n64_gamma0.05"],
+                    help="one or more cases (results/rd/<case>/), one CSV for all")
+    ap.add_argument("--split", type=int, default=0)
+    ap.add_argument("--out", default=str(ROOT / "results/benchmarks/rd_tr_diagnostics.csv"))
+    args = ap.parse_args()
+    rows = [row for name in args.case for row in diagnose(Path(args.run), name, args.split)]
+    tables.write_csv(pd.DataFrame(rows), args.out)
     print(f"wrote {args.out}")
 
 

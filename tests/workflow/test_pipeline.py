@@ -133,13 +133,17 @@ def test_rd_hybrid_outputs(workdir):
 def test_rd_tr_diagnostics_read_a_run(workdir, tmp_path):
     """benchmarks/rd_tr_diagnostics.py on the test run: the exact closure replays the
     fine trajectory (float32 round-off), every other rollout is finite, and the trained TR
-    closure's loss is not below its floor (the pointwise minimum of the TR loss)."""
+    closure's loss is not below its floor (the pointwise minimum of the TR loss); several
+    cases go to one CSV."""
     out = tmp_path / "diag.csv"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/rd_tr_diagnostics.py"),
-                           "--run", str(workdir), "--case", "n16_gamma0.05", "--out", str(out)],
+                           "--run", str(workdir), "--case", "n16_gamma0.05", "n16_gamma0.25",
+                           "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = pd.read_csv(out).set_index("rollout")
+    both = pd.read_csv(out)
+    assert set(both["case"]) == {"n16_gamma0.05", "n16_gamma0.25"}
+    table = both[both["case"] == "n16_gamma0.05"].set_index("rollout")
     assert table.loc["exact", "rel_error_last"] < 1e-6     # pairs.nc holds float32 states
     assert {"ols", "tr", "ols, normal part of its error removed",
             "TR minimizer of the exact y (lam = 10)"} <= set(table.index)
