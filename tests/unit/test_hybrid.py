@@ -311,3 +311,54 @@ def test_channel_step_velocity_is_that_of_eq_2_and_its_adjoint_is_exact():
         resolved_step("channel", ds.attrs)
     with pytest.raises(DataError, match=r"lack \['y0'\]"):
         resolved_step("channel", ds.drop_vars("y0"))
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("estimator", ["aols", "tr"])
+def test_a_closure_trained_on_a_device_matches_the_cpu_one(device, estimator):
+    """fit_closure(device=...) moves the model, the pairs and the TR coefficients there,
+    and draws the shuffling and the aOLS noise on the CPU: the loss history and the
+    weights are the CPU run's (to float32 kernel round-off on a GPU; here the CUDA case
+    runs only where torch sees one).  The model stays on the device."""
+    _, u, y = rd_pairs()
+    u, y = u.float(), y.float()
+    tr = tr_coefficients(torch.randn_like(u), CorrectionStep(0.01, 0.1).drift(u))
+    spec = ClosureSpec(estimator, epochs=3, batch=4, noise=0.1, lam=1.0)
+    runs = []
+    for dev in ("cpu", device):
+        torch.manual_seed(0)
+        net = ConvNet(2, 2, (4, 8))
+        hist = fit_closure(net, u, y, spec, tr=tr, seed=3, log=lambda *_: None, device=dev)
+        assert next(net.parameters()).device.type == dev
+        final = evaluate(net, u, y, tr, lam=1.0)
+        runs.append((hist, final, {k: v.cpu() for k, v in net.state_dict().items()}))
+    (h0, f0, w0), (h1, f1, w1) = runs
+    tol = 0.0 if device == "cpu" else 1e-4
+    for key in ("loss", "mse", "tr"):
+        assert np.allclose(h0[key], h1[key], rtol=tol, atol=0.0)
+    assert np.isclose(f0["loss"], f1["loss"], rtol=tol, atol=0.0)
+    assert all(torch.allclose(w0[k].double(), w1[k].double(), rtol=tol, atol=tol * 1e-2)
+               for k in w0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_manifold_fitted_on_a_device_gives_cpu_normals(device):
+    """Manifold(device=...) trains there and hands back distances and normals on the
+    CPU, equal to the CPU fit's (round-off on a GPU)."""
+    _, u, _ = rd_pairs()
+    u = u.float()
+    out = []
+    for dev in ("cpu", device):
+        torch.manual_seed(0)
+        m = Manifold(ConvNet(2, 2, (4, 8), skips=False), epochs=3, lr=3e-3, batch=4,
+                     device=dev).fit(u, log=lambda *_: None)
+        n, f = m.normals(u), m.distance(u)
+        assert n.device.type == "cpu" and f.device.type == "cpu"
+        out.append((np.asarray(m.loss_), n, f))
+    tol = 0.0 if device == "cpu" else 1e-4
+    assert np.allclose(out[0][0], out[1][0], rtol=tol, atol=0.0)
+    assert torch.allclose(out[0][1], out[1][1], rtol=tol, atol=tol)
+    assert torch.allclose(out[0][2], out[1][2], rtol=tol, atol=0.0)

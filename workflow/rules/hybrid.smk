@@ -96,10 +96,11 @@ rule hybrid_rollout:
     benchmark:
         f"{BENCH}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.tsv"
     threads: 1
+    # One state at a time, the resolved step in float64: a rollout runs on the CPU
+    # and asks for no GPU (the manifold and closure rules train on one).
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=GPU,
     conda:
         ENV
     script:

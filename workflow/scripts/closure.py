@@ -13,7 +13,7 @@ with rule_context(snakemake) as ctx:
     estimator, _ = parse_estimator(wc.estimator)
     state, loss = fit_estimator(pairs, normals, par.train, estimator, par.closure,
                                 problem=wc.problem, seed=par.seed, checkpoint=ckpt,
-                                log=ctx.log)
+                                log=ctx.log, device=ctx.device)
     io.write_dataset(loss, out.loss, "loss")
     io.save_model(state, out.model)
     ckpt.unlink(missing_ok=True)

@@ -9,7 +9,8 @@ with rule_context(snakemake) as ctx:
     pairs = io.open_dataset(snakemake.input.pairs, "pairs")
     ckpt = checkpoint_path(out.model)
     state, normals, loss = fit_manifold(pairs, snakemake.params.manifold, problem=wc.problem,
-                                        seed=ctx.seed, checkpoint=ckpt, log=ctx.log)
+                                        seed=ctx.seed, checkpoint=ckpt, log=ctx.log,
+                                        device=ctx.device)
     io.write_dataset(normals, out.normals, "normals")
     io.write_dataset(loss, out.loss, "loss")
     io.save_model(state, out.model)

@@ -122,37 +122,53 @@ def evaluate(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, tr=None,
              lam: float = 0.0, batch: int = 256) -> dict:
     """The trained ``model``'s loss terms on the pairs, in eval mode (batch-norm
     running statistics, no aOLS noise): ``{"mse", "tr", "loss"}`` as means over
-    samples; ``tr`` is 0 without ``tr = (c, m)``, ``loss = mse + lam tr``."""
+    samples; ``tr`` is 0 without ``tr = (c, m)``, ``loss = mse + lam tr``.  Runs on
+    the model's device, a batch of the pairs at a time."""
     was_training = model.training
     model.eval()
+    dev = _device_of(model)
     sq, pen = [], []
     with torch.no_grad():
         for start in range(0, u.shape[0], batch):
-            pred = model(u[start:start + batch])
-            sq.append(((pred - y[start:start + batch]) ** 2).flatten(1).sum(1).double())
+            part = slice(start, start + batch)
+            pred = model(u[part].to(dev))
+            sq.append(((pred - y[part].to(dev)) ** 2).flatten(1).sum(1).double().cpu())
             if tr is not None:
                 c, m = tr
-                pen.append(_normal_velocity(c[start:start + batch], m[start:start + batch],
-                                            pred).double() ** 2)
+                pen.append(_normal_velocity(c[part].to(dev), m[part].to(dev),
+                                            pred).double().cpu() ** 2)
     model.train(was_training)
     mse = float(torch.cat(sq).mean())
     term = float(torch.cat(pen).mean()) if pen else 0.0
     return {"mse": mse, "tr": term, "loss": mse + lam * term}
 
 
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: ClosureSpec,
                 *, tr=None, seed: int = 0, log=print, checkpoint=None,
-                checkpoint_every: int = 0, digest: str = "") -> dict:
+                checkpoint_every: int = 0, digest: str = "", device=None) -> dict:
     """Train ``model`` (u -> y) with ``spec.estimator``; returns the loss history.
 
     ``tr = (c, m)`` from :func:`tr_coefficients` is required for TR.  Shuffling,
-    the aOLS noise and the initial weights are all seeded.  With ``checkpoint``
+    the aOLS noise and the initial weights are all seeded.  ``device`` (a
+    ``torch.device`` or name; default: where the model is) is where the model,
+    the pairs and the TR coefficients live while training; the model stays
+    there.  The shuffling and the aOLS noise are drawn on the CPU, so every
+    device sees the same batches and noise.  With ``checkpoint``
     (a path) the full training state is saved every ``checkpoint_every`` epochs
     and training resumes from it, giving the same weights as an uninterrupted run;
     ``digest`` names the settings, and a checkpoint with another is not resumed.
     """
     if spec.estimator == "tr" and tr is None:
         raise ConfigError("the TR estimator needs tr=(c, m) from tr_coefficients")
+    dev = torch.device(device) if device is not None else _device_of(model)
+    model.to(dev)
+    u, y = u.to(dev), y.to(dev)
+    if tr is not None:
+        tr = tuple(t.to(dev) for t in tr)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=spec.lr,
                            weight_decay=spec.weight_decay if spec.estimator == "mols" else 0.0)
@@ -165,14 +181,15 @@ def fit_closure(model: torch.nn.Module, u: torch.Tensor, y: torch.Tensor, spec: 
     for epoch in range(start_epoch, spec.epochs):
         inputs = u
         if spec.estimator == "aols":
-            inputs = u + spec.noise * torch.randn(u.shape, generator=gen, dtype=u.dtype)
-        order = torch.randperm(n, generator=gen)
-        sums = torch.zeros(3, dtype=torch.float64)
+            inputs = u + spec.noise * torch.randn(u.shape, generator=gen,
+                                                  dtype=u.dtype).to(dev)
+        order = torch.randperm(n, generator=gen).to(dev)
+        sums = torch.zeros(3, dtype=torch.float64, device=dev)
         for start in range(0, n, spec.batch):
             idx = order[start:start + spec.batch]
             pred = model(inputs[idx])
             mse = torch.mean(((pred - y[idx]) ** 2).flatten(1).sum(1))
-            pen = torch.zeros((), dtype=mse.dtype)
+            pen = mse.new_zeros(())
             if spec.estimator == "tr":
                 c, m = tr
                 pen = torch.mean(_normal_velocity(c[idx], m[idx], pred) ** 2)

@@ -202,10 +202,11 @@ def _loss_dataset(history: dict, problem: str, what: str, config, **extra) -> xr
 
 
 def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
-                 checkpoint=None, log=print):
+                 checkpoint=None, log=print, device="cpu"):
     """Autoencoder on all states of the case, then the normals at the training states.
 
-    ``cfg``: ``widths, epochs, lr, batch, every, checkpoint_every``.  Returns
+    ``cfg``: ``widths, epochs, lr, batch, every, checkpoint_every``.  Training and
+    the normals run on ``device``; the returned weights are on the CPU.  Returns
     ``(model_state, normals_ds, loss_ds)``; their config digest covers ``cfg`` and
     the pairs file's own digest (the FOM settings).
     """
@@ -217,7 +218,8 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
     bn = bool(cfg.get("batchnorm", False))
     latent = cfg.get("latent", "conv")
     ae = _autoencoder(pairs, cfg["widths"], latent, batchnorm=bn, u=states)
-    man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed)
+    man = Manifold(ae, epochs=cfg["epochs"], lr=cfg["lr"], batch=cfg["batch"], seed=seed,
+                   device=device)
     man.fit(states, log=log, checkpoint=checkpoint,
             checkpoint_every=cfg.get("checkpoint_every", 0),
             digest=_checkpoint_digest(config, "manifold", seed))
@@ -243,7 +245,7 @@ def fit_manifold(pairs: xr.Dataset, cfg: dict, *, problem: str, seed: int = 0,
                             solver=NET_SOLVER,
                             scheme=f"convolutional autoencoder (latent: {latent}), autograd",
                             config=config, mean_relative_distance=rel))
-    state = {"weights": ae.state_dict(), "widths": list(cfg["widths"]), "skips": False,
+    state = {"weights": ae.cpu().state_dict(), "widths": list(cfg["widths"]), "skips": False,
              "batchnorm": bn, "latent": latent, "config_digest": io.config_digest(config)}
     return state, ds, _loss_dataset({"loss": man.loss_}, problem, "autoencoder", config)
 
@@ -256,7 +258,8 @@ def load_manifold(state: dict, pairs: xr.Dataset) -> torch.nn.Module:
 
 
 def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimator: str,
-                  cfg: dict, *, problem: str, seed: int = 0, checkpoint=None, log=print):
+                  cfg: dict, *, problem: str, seed: int = 0, checkpoint=None, log=print,
+                  device="cpu"):
     """Train one estimator's U-Net on the training trajectories of a split.
 
     ``cfg``: ``widths, epochs, lr, batch, patience, checkpoint_every`` and the
@@ -264,7 +267,9 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     The training steps are those of ``normals_ds``, so TR uses the precomputed
     normals.  aOLS's input noise is ``noise`` times the standard deviation of the
     states.  Returns ``(model_state, loss_ds)``; their config digest covers ``cfg``,
-    the training trajectories, the seed and the normals file's digest.
+    the training trajectories, the seed and the normals file's digest.  Training
+    runs on ``device`` (the TR coefficients are computed on the CPU first); the
+    returned weights are on the CPU.
     """
     config = {"closure": dict(cfg), "train": [int(t) for t in train_ids], "seed": int(seed),
               "normals": normals_ds.attrs.get("config_digest", "unrecorded")}
@@ -297,8 +302,9 @@ def fit_estimator(pairs: xr.Dataset, normals_ds: xr.Dataset, train_ids, estimato
     log(f"{estimator}: {u.shape[0]} training pairs from trajectories {list(train_ids)}")
     hist = fit_closure(net, u, y, spec, tr=tr, seed=seed, log=log, checkpoint=checkpoint,
                        checkpoint_every=cfg.get("checkpoint_every", 0),
-                       digest=_checkpoint_digest(config, "closure", seed))
+                       digest=_checkpoint_digest(config, "closure", seed), device=device)
     final = evaluate(net, u, y, tr, spec.lam if tr is not None else 0.0, batch=spec.batch)
+    net.cpu()
     extra.update({f"final_{key}": val for key, val in final.items()})
     msg = (f"{estimator}: trained closure (eval mode) on its pairs: loss {final['loss']:.4e} "
            f"(mse {final['mse']:.4e}, tr {final['tr']:.4e})")

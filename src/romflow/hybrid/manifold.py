@@ -39,11 +39,16 @@ def normals(autoencoder, u: torch.Tensor, batch: int = 64) -> torch.Tensor:
 
 class Manifold:
     """Estimator wrapper: ``fit(states)`` trains the autoencoder; then ``distance``
-    and ``normals``.  ``autoencoder`` is any module mapping states to states."""
+    and ``normals``.  ``autoencoder`` is any module mapping states to states.
+
+    ``device`` (default: the CPU) is where the autoencoder trains and evaluates;
+    states come in and results go out on the CPU.  The shuffling is drawn on the
+    CPU, so every device sees the same batches."""
 
     def __init__(self, autoencoder: torch.nn.Module, *, epochs: int = 100, lr: float = 1e-3,
-                 batch: int = 32, seed: int = 0):
-        self.autoencoder = autoencoder
+                 batch: int = 32, seed: int = 0, device="cpu"):
+        self.device = torch.device(device)
+        self.autoencoder = autoencoder.to(self.device)
         self.epochs, self.lr, self.batch, self.seed = epochs, lr, batch, seed
 
     def fit(self, states: torch.Tensor, log=print, checkpoint=None,
@@ -60,8 +65,9 @@ class Manifold:
         start = checkpoint_io.resume(checkpoint, self.autoencoder, opt, None, gen, history, log,
                                      digest=digest, epochs=self.epochs)
         report = max(1, self.epochs // 20)
+        states = states.to(self.device)
         for epoch in range(start, self.epochs):
-            order = torch.randperm(states.shape[0], generator=gen)
+            order = torch.randperm(states.shape[0], generator=gen).to(self.device)
             total = 0.0
             for first in range(0, states.shape[0], self.batch):
                 x = states[order[first:first + self.batch]]
@@ -91,8 +97,8 @@ class Manifold:
     def distance(self, u: torch.Tensor) -> torch.Tensor:
         self._require_fit()
         with torch.no_grad():
-            return distance(self.autoencoder, u)
+            return distance(self.autoencoder, u.to(self.device)).cpu()
 
     def normals(self, u: torch.Tensor) -> torch.Tensor:
         self._require_fit()
-        return normals(self.autoencoder, u)
+        return normals(self.autoencoder, u.to(self.device)).cpu()
