@@ -6,6 +6,7 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "TrainingDivergedError",
+    "CheckpointBusyError",
 ]
 
 
@@ -27,3 +28,7 @@ class NotFittedError(RomflowError, RuntimeError):
 
 class TrainingDivergedError(RomflowError, FloatingPointError):
     """Training produced a non-finite loss; the message names iteration and terms."""
+
+
+class CheckpointBusyError(RomflowError, RuntimeError):
+    """Another process is training into the same checkpoint; the message names it."""

@@ -23,7 +23,7 @@ from romflow.errors import DataError
 __all__ = [
     "PARAM", "TIME", "LATENT", "STAGE", "SAMPLE", "TERM", "ITERATION",
     "SPLIT", "TRAJECTORY", "STEP", "KINDS", "REQUIRED_ATTRS",
-    "config_digest", "provenance", "variable",
+    "config_digest", "lineage", "upstream_digest", "now", "provenance", "variable",
     "validate", "write_dataset", "open_dataset",
     "save_model", "load_model", "atomic_path", "parameter_names", "parameter_values",
 ]
@@ -49,9 +49,9 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "residual": {"eps": (), "train_rel_error": (PARAM,)},
     "coefficients": {"xi_mean": (PARAM, TERM, LATENT), "xi_std": (PARAM, TERM, LATENT),
                      "xi_samples": (SAMPLE, PARAM, TERM, LATENT)},
-    "prediction": {"u_pred": (STAGE, PARAM, TIME), "u_spread": (STAGE, PARAM, TIME),
-                   "blowup_step": (PARAM,)},
-    "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM)},
+    "prediction": {"z_pred": (PARAM, TIME, LATENT), "blowup_step": (PARAM,)},
+    "errors": {"rel_error": (STAGE, PARAM, TIME), "max_rel_error": (STAGE, PARAM),
+               "min_rel_error_over_time": (STAGE, PARAM)},
     "pairs": {"u": (TRAJECTORY, STEP), "unresolved": (TRAJECTORY, STEP)},
     "linear_sweep": {"trajectory_error": ("estimator", "lam", "draw", STEP)},
     "normals": {"normal": (TRAJECTORY, STEP), "distance": (TRAJECTORY, STEP)},
@@ -74,9 +74,36 @@ def config_digest(section) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def lineage(obj) -> tuple[str, str]:
+    """``(config_digest, created)`` of a romflow dataset or model state."""
+    if isinstance(obj, xr.Dataset):
+        return str(obj.attrs.get("config_digest", "")), str(obj.attrs.get("created", ""))
+    if isinstance(obj, dict):
+        return str(obj.get("digest", "")), str(obj.get("created", ""))
+    raise TypeError(f"lineage: expected a dataset or a model state, got {type(obj).__name__}")
+
+
+def upstream_digest(settings, *inputs) -> str:
+    """A ``config_digest`` that covers everything upstream: the digest of ``settings``
+    and of each input's own ``config_digest`` (which covers its inputs in turn).
+
+    Creation stamps are left out, so the same config gives the same digest in
+    every run and directory."""
+    return config_digest({"settings": settings, "upstream": [lineage(x)[0] for x in inputs]})
+
+
+def now() -> str:
+    """The ``created`` stamp: UTC, to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def provenance(kind: str, problem: str, *, equation: str, solver: str, scheme: str,
-               config=None, **extra) -> dict:
-    """Global attributes for a file of ``kind`` (see ``REQUIRED_ATTRS``)."""
+               config=None, inputs=(), **extra) -> dict:
+    """Global attributes for a file of ``kind`` (see ``REQUIRED_ATTRS``).
+
+    ``config_digest`` covers ``config`` and, through their own digests, the
+    ``inputs`` (datasets or model states) the file was computed from
+    (:func:`upstream_digest`)."""
     from romflow import __version__
 
     if kind not in KINDS:
@@ -88,8 +115,9 @@ def provenance(kind: str, problem: str, *, equation: str, solver: str, scheme: s
         "equation": equation,
         "solver": solver,
         "scheme": scheme,
-        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "config_digest": config_digest(config if config is not None else {}),
+        "created": now(),
+        "config_digest": (upstream_digest(config if config is not None else {}, *inputs)
+                          if inputs else config_digest(config if config is not None else {})),
     }
     for key, value in extra.items():
         attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
@@ -146,9 +174,10 @@ def validate(ds: xr.Dataset, kind: str, path=None) -> xr.Dataset:
 
 
 def atomic_path(path) -> Path:
-    """The temporary name a file is written to before it is renamed to ``path``."""
+    """The temporary name a file is written to before it is renamed to ``path``:
+    ``<name>.<pid>.tmp``, so two processes writing one file never share it."""
     path = Path(path)
-    return path.with_name(path.name + ".tmp")
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
 
 
 def _encoding(ds: xr.Dataset) -> dict:

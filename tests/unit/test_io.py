@@ -41,7 +41,7 @@ def test_atomic_write_leaves_no_temporary_file(toy_fom, tmp_path):
     io.write_dataset(toy_fom, target, "fom")
     io.write_dataset(toy_fom, target, "fom")  # overwriting works too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fom.nc"]
-    assert io.atomic_path(target) == tmp_path / "fom.nc.tmp"
+    assert io.atomic_path(target) == tmp_path / f"fom.nc.{os.getpid()}.tmp"
 
 
 def test_failed_validation_creates_nothing(toy_fom, tmp_path):
