@@ -122,7 +122,7 @@ def test_interpolate_on_hand_made_latent_dataset(toy_fom):
     assert list(coef[io.TERM].values) == ["1", "z0", "z1"]
     np.testing.assert_array_equal(coef["A"].values, toy_fom["A"].values)
     assert list(coef[io.SPLIT].values) == ["train", "train", "test"]
-    assert coef.attrs["model"] == "hand"
+    assert coef.attrs["config_digest"] == io.upstream_digest({}, toy_fom, ds)
     mean = coef["xi_mean"].values
     np.testing.assert_allclose(mean[:2], xi, atol=1e-6 * np.abs(xi).max())
     lo, hi = np.minimum(xi[0], xi[1]), np.maximum(xi[0], xi[1])

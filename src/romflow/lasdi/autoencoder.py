@@ -12,7 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["mlp", "Autoencoder", "SineDecoder", "ARCHITECTURES", "build"]
+from romflow.errors import ConfigError, DataError
+
+__all__ = ["INITS", "mlp", "Autoencoder", "SineDecoder", "ARCHITECTURES", "build"]
+
+#: Weight initialisations of the stage-1 autoencoder: ``xavier_uniform`` (GPLaSDI's
+#: ``latent_space.py``; biases keep PyTorch's default) or ``torch`` (PyTorch's default,
+#: Kaiming-uniform with a = sqrt(5)).
+INITS = ("xavier_uniform", "torch")
 
 
 def mlp(widths, activation: type[nn.Module]) -> nn.Sequential:
@@ -36,13 +43,21 @@ class Autoencoder(nn.Module):
         Encoder hidden widths h_1, ..., h_m (decoder: h_m, ..., h_1).
     latent : int
         Latent dimension N_z.
+    init : {"xavier_uniform", "torch"}
+        Initialisation of every weight matrix (:data:`INITS`).
     """
 
-    def __init__(self, n_in: int, hidden, latent: int):
+    def __init__(self, n_in: int, hidden, latent: int, init: str = "torch"):
         super().__init__()
+        if init not in INITS:
+            raise ConfigError(f"init {init!r} is invalid; allowed: one of {list(INITS)}")
         widths = [int(n_in), *map(int, hidden), int(latent)]
         self.encoder = mlp(widths, nn.Softplus)
         self.decoder = mlp(widths[::-1], nn.Softplus)
+        if init == "xavier_uniform":
+            for layer in (*self.encoder, *self.decoder):
+                if isinstance(layer, nn.Linear):
+                    nn.init.xavier_uniform_(layer.weight)
 
     def encode(self, u: torch.Tensor) -> torch.Tensor:
         """``u : (..., N_u)`` -> ``z : (..., N_z)``, eq. (3)."""
@@ -57,14 +72,19 @@ class Autoencoder(nn.Module):
 
 
 class SineLayer(nn.Module):
-    """sin(kappa (W z + b)), W Xavier-normal (gain 1), b = 0, kappa trainable (appendix A)."""
+    """sin(kappa (W z + b)), W Xavier-normal (gain 1), b = 0 (appendix A); kappa a
+    trained parameter, or a fixed buffer with ``train_kappa=False`` (Fig. A.10)."""
 
-    def __init__(self, n_in: int, n_out: int, kappa: float = 1.0):
+    def __init__(self, n_in: int, n_out: int, kappa: float = 1.0, train_kappa: bool = True):
         super().__init__()
         self.linear = nn.Linear(n_in, n_out)
         nn.init.xavier_normal_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
-        self.kappa = nn.Parameter(torch.tensor(float(kappa)))
+        value = torch.tensor(float(kappa))
+        if train_kappa:
+            self.kappa = nn.Parameter(value)
+        else:
+            self.register_buffer("kappa", value)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sin(self.kappa * self.linear(z))
@@ -77,10 +97,11 @@ class SineDecoder(nn.Module):
     :class:`SineLayer`, tanh after every later hidden layer, linear output.
     """
 
-    def __init__(self, n_in: int, hidden, latent: int, kappa: float = 1.0):
+    def __init__(self, n_in: int, hidden, latent: int, kappa: float = 1.0,
+                 train_kappa: bool = True):
         super().__init__()
         widths = [int(latent), *map(int, reversed(list(hidden))), int(n_in)]
-        self.first = SineLayer(widths[0], widths[1], kappa)
+        self.first = SineLayer(widths[0], widths[1], kappa, train_kappa)
         self.rest = mlp(widths[1:], nn.Tanh)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -99,7 +120,5 @@ ARCHITECTURES = {"autoencoder": Autoencoder, "sine_decoder": SineDecoder}
 def build(arch: str, **kwargs) -> nn.Module:
     """Instantiate a registered architecture by name (as stored in a model file)."""
     if arch not in ARCHITECTURES:
-        from romflow.errors import DataError
-
         raise DataError(f"unknown architecture {arch!r}; allowed: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[arch](**kwargs)

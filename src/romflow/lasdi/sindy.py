@@ -8,6 +8,9 @@ with the linear library Theta(Z) = (1, Z) so that Xi = (b, A)^T and
 dz/dt = b + A z (eq. 9), or the linear library plus the pure quadratic
 terms z_i^2 (appendix B).  Xi^(i) solves the least-squares problem (10);
 all parameters are solved in one batched ``torch.linalg.lstsq`` call.
+dZ/dt comes from finite differences (:data:`DERIVATIVES`): ``sbp12``, central
+inside and first-order one-sided at both ends (GPLaSDI's ``fd.py``, its
+default), or ``central2``, second-order one-sided ends.
 Coefficients are stored as ``xi : (param, term, latent)``: ``xi[:, 0]`` is b,
 ``xi[:, 1:N_z+1]`` is A^T, ``xi[:, N_z+1:]`` the quadratic weights.
 """
@@ -18,9 +21,16 @@ import torch
 
 from romflow.errors import ConfigError, NotFittedError
 
-__all__ = ["LIBRARIES", "n_terms", "term_names", "library", "time_derivative", "rhs", "SINDy"]
+__all__ = ["LIBRARIES", "DERIVATIVES", "PENALTIES", "NORMS", "n_terms", "term_names",
+           "library", "time_derivative", "rhs", "SINDy"]
 
 LIBRARIES = ("linear", "quadratic")
+#: Finite-difference schemes of dZ/dt (see :func:`time_derivative`).
+DERIVATIVES = ("sbp12", "central2")
+#: Coefficient penalties of the stage-1 loss (see :meth:`SINDy.coef_penalty`).
+PENALTIES = ("norm", "squared")
+#: Norms of one parameter's Xi in the ``norm`` penalty.
+NORMS = ("fro", "l1")
 
 
 def _check_library(kind: str) -> None:
@@ -52,17 +62,26 @@ def library(z: torch.Tensor, kind: str = "linear") -> torch.Tensor:
     return torch.cat(parts, dim=-1)
 
 
-def time_derivative(z: torch.Tensor, dt: float) -> torch.Tensor:
-    """Second-order finite differences along the time axis (dim -2).
+def time_derivative(z: torch.Tensor, dt: float, scheme: str = "central2") -> torch.Tensor:
+    """Finite differences along the time axis (dim -2), ``z : (..., time, N_z)``.
 
-    Central differences inside, second-order one-sided differences at both
-    ends; ``z : (..., time, N_z)`` with at least 3 times.
+    Central differences (z_{j+1} - z_{j-1}) / 2 dt inside.  At the two ends,
+    ``central2``: second-order one-sided (-3 z_0 + 4 z_1 - z_2) / 2 dt and its
+    mirror; ``sbp12``: first-order (z_1 - z_0) / dt and (z_n - z_{n-1}) / dt, the
+    summation-by-parts operator SBP 1-2 of GPLaSDI's ``fd.py`` (its default).
     """
+    if scheme not in DERIVATIVES:
+        raise ConfigError(f"derivative scheme {scheme!r} is invalid; allowed: one of "
+                          f"{list(DERIVATIVES)}")
     if z.shape[-2] < 3:
         raise ValueError(f"time_derivative needs at least 3 times, got {z.shape[-2]}")
     inner = (z[..., 2:, :] - z[..., :-2, :]) / (2 * dt)
-    first = (-3 * z[..., :1, :] + 4 * z[..., 1:2, :] - z[..., 2:3, :]) / (2 * dt)
-    last = (3 * z[..., -1:, :] - 4 * z[..., -2:-1, :] + z[..., -3:-2, :]) / (2 * dt)
+    if scheme == "sbp12":
+        first = (z[..., 1:2, :] - z[..., :1, :]) / dt
+        last = (z[..., -1:, :] - z[..., -2:-1, :]) / dt
+    else:
+        first = (-3 * z[..., :1, :] + 4 * z[..., 1:2, :] - z[..., 2:3, :]) / (2 * dt)
+        last = (3 * z[..., -1:, :] - 4 * z[..., -2:-1, :] + z[..., -3:-2, :]) / (2 * dt)
     return torch.cat([first, inner, last], dim=-2)
 
 
@@ -78,6 +97,8 @@ class SINDy:
     ----------
     library : {"linear", "quadratic"}
         Feature library Theta.
+    derivative : {"central2", "sbp12"}
+        Finite differences of dZ/dt (:func:`time_derivative`).
 
     Attributes
     ----------
@@ -85,14 +106,18 @@ class SINDy:
         Fitted Xi (differentiable with respect to the latent trajectories).
     """
 
-    def __init__(self, library: str = "linear"):
+    def __init__(self, library: str = "linear", derivative: str = "central2"):
         _check_library(library)
+        if derivative not in DERIVATIVES:
+            raise ConfigError(f"derivative scheme {derivative!r} is invalid; allowed: one of "
+                              f"{list(DERIVATIVES)}")
         self.library = library
+        self.derivative = derivative
 
     def fit(self, z: torch.Tensor, dt: float) -> "SINDy":
         """Fit Xi for every leading index of ``z : (param, time, N_z)``; returns self."""
         theta = library(z, self.library)
-        self.dzdt_ = time_derivative(z, dt)
+        self.dzdt_ = time_derivative(z, dt, self.derivative)
         self.theta_ = theta
         if not torch.isfinite(theta).all():
             # LAPACK rejects non-finite input with an internal assert; let the NaN
@@ -119,3 +144,28 @@ class SINDy:
         """||Xi||^2 of eq. (14), summed over all parameters."""
         self._require_fit()
         return torch.sum(self.coef_**2)
+
+    def coef_penalty(self, kind: str = "norm", norm: str = "fro") -> torch.Tensor:
+        """The coefficient term of the stage-1 loss (multiplied by beta2 there).
+
+        ``norm``: mean over parameters i of ||Xi_i||, unsquared, Frobenius
+        (``fro``, GPLaSDI's examples) or entrywise l1 (``l1``, GPLaSDI's default),
+        as GPLaSDI's ``gplasdi.py`` / ``sindy.py`` compute it.  ``squared``:
+        ||Xi||^2 summed over all parameters, eq. (14) of the mLaSDI paper as
+        written (:meth:`coef_norm2`).
+        """
+        self._require_fit()
+        if kind == "squared":
+            return self.coef_norm2()
+        if kind != "norm":
+            raise ConfigError(f"coefficient penalty {kind!r} is invalid; allowed: one of "
+                              f"{list(PENALTIES)}")
+        flat = self.coef_.flatten(-2)
+        if norm == "fro":
+            per = torch.linalg.vector_norm(flat, 2, dim=-1)
+        elif norm == "l1":
+            per = torch.linalg.vector_norm(flat, 1, dim=-1)
+        else:
+            raise ConfigError(f"coefficient norm {norm!r} is invalid; allowed: one of "
+                              f"{list(NORMS)}")
+        return per.mean()
