@@ -14,38 +14,21 @@ Writes ``results/benchmarks/lasdi_toy.csv`` (one row per measurement).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import platform
-import time
 from pathlib import Path
 
 import pandas as pd
 import torch
+from lasdi_timing import best_of, stage1_seconds_per_iteration, stage_seconds_per_iteration
 
 from romflow import tables
-from romflow.config import load_yaml, model_spec, resolve
+from romflow.config import load_yaml, resolve
 from romflow.device import resolve_device, set_threads
 from romflow.fom import toy
-from romflow.lasdi import fit_stage, fit_stage1, interpolate, predict
+from romflow.lasdi import interpolate, predict
+from romflow.model_specs import model_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def shortened(spec, n):
-    stages = tuple(dataclasses.replace(s, iterations=n, log_every=n, checkpoint_every=10**9)
-                   for s in spec.stages)
-    return dataclasses.replace(spec, stages=stages)
 
 
 def main():
@@ -66,15 +49,10 @@ def main():
                                               nt=f["nt"], x_min=f["x_min"], x_max=f["x_max"],
                                               t_end=f["t_end"]), args.repeats)
     n = args.iterations
-    quiet = dict(device=device, log=lambda *_: None)
-    t1, _ = best_of(lambda: fit_stage1(fom, shortened(spec, n), **quiet), args.repeats)
-    t2, (state1, latent, _) = best_of(lambda: fit_stage1(fom, shortened(spec, 2 * n), **quiet),
-                                      args.repeats)
-    s1, _ = best_of(lambda: fit_stage(2, fom, latent, [state1], shortened(spec, n), **quiet),
-                    args.repeats)
-    s2, (state2, _, _) = best_of(
-        lambda: fit_stage(2, fom, latent, [state1], shortened(spec, 2 * n), **quiet),
-        args.repeats)
+    per1, (state1, _, latent, _) = stage1_seconds_per_iteration(fom, spec, n, device=device,
+                                                                repeats=args.repeats)
+    per2, (state2, *_) = stage_seconds_per_iteration(2, fom, latent, [state1], spec.stage(2),
+                                                     n, device=device, repeats=args.repeats)
     states = [state1, state2]
     samples = cfg["lasdi"]["gp"]["samples"]
     coef = interpolate(fom, latent, samples=samples)
@@ -83,8 +61,8 @@ def main():
     rs, _ = best_of(lambda: predict(fom, coef, states, device=device), args.repeats)
     n_param = fom.sizes["param"]
     rows = [
-        ("stage1_seconds_per_iteration", (t2 - t1) / n, "s"),
-        ("stage2_seconds_per_iteration", (s2 - s1) / n, "s"),
+        ("stage1_seconds_per_iteration", per1, "s"),
+        ("stage2_seconds_per_iteration", per2, "s"),
         ("fom_seconds_all_params", fom_time, "s"),
         ("rollout_seconds_all_params_mean", r0, "s"),
         (f"rollout_seconds_all_params_mean_and_{samples}_samples", rs, "s"),

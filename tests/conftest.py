@@ -36,15 +36,14 @@ def repo_root() -> Path:
 
 
 def small_spec(iterations=(30,), *, hidden=(16,), latent=3, lr=1e-3, kappa=1.0,
-               checkpoint_every=10, log_every=5, library="linear", name="tiny"):
+               library="linear", name="tiny", coef_penalty="norm", keep="best"):
     """A ModelSpec small enough for a unit test (one StageSpec per entry of iterations)."""
-    from romflow.config import ModelSpec, StageSpec
+    from romflow.model_specs import ModelSpec, StageSpec
 
-    stages = tuple(StageSpec(iterations=n, lr=lr, kappa=kappa,
-                             checkpoint_every=checkpoint_every, log_every=log_every)
-                   for n in iterations)
+    stages = tuple(StageSpec(iterations=n, lr=lr, kappa=kappa) for n in iterations)
     return ModelSpec(name=name, hidden=tuple(hidden), latent=latent, library=library,
-                     beta1=0.1, beta2=1e-3, stages=stages)
+                     beta1=0.1, beta2=1e-3, coef_penalty=coef_penalty, coef_norm="fro",
+                     derivative="sbp12", init="xavier_uniform", keep=keep, stages=stages)
 
 
 def quiet(*_args, **_kwargs):
@@ -67,7 +66,7 @@ def stage1_fit():
 
     fom = toy.solve([1.0, 1.4], [1.2], nx=64, nt=21)
     spec = small_spec((30, 200), lr=1e-3)
-    state, latent, loss = fit_stage1(fom, spec, seed=0, log=quiet)
+    state, _, latent, loss = fit_stage1(fom, spec, seed=0, log=quiet)
     return fom, spec, state, latent, loss
 
 

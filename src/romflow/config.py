@@ -12,7 +12,6 @@ reads nested dicts: it receives the typed views below.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -20,7 +19,7 @@ import yaml
 from romflow.errors import ConfigError
 
 __all__ = ["SCALES", "deep_merge", "load_yaml", "ordered_like", "resolve", "validate_config",
-           "StageSpec", "ModelSpec", "model_spec"]
+           "differences"]
 
 SCALES = ("test", "quick", "paper")
 
@@ -147,47 +146,16 @@ def resolve(config: dict, schema: dict, user: dict | None = None,
     return validate_config(effective, schema)
 
 
-@dataclass(frozen=True)
-class StageSpec:
-    """Training settings of one mLaSDI stage (stage 1 is the GPLaSDI autoencoder)."""
-
-    iterations: int
-    lr: float
-    kappa: float = 1.0
-    checkpoint_every: int = 1000
-    log_every: int = 100
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """An mLaSDI model entry: autoencoder widths, latent size, SINDy library, stages."""
-
-    name: str
-    hidden: tuple[int, ...]
-    latent: int
-    library: str
-    beta1: float
-    beta2: float
-    stages: tuple[StageSpec, ...]
-
-    def stage(self, k: int) -> StageSpec:
-        """Settings of stage ``k`` (1-based)."""
-        if not 1 <= k <= len(self.stages):
-            raise ConfigError(f"model {self.name!r} has {len(self.stages)} stages; "
-                              f"stage {k} does not exist")
-        return self.stages[k - 1]
-
-
-def model_spec(name: str, problem_section: dict, defaults: dict) -> ModelSpec:
-    """Typed view of ``problem_section['models'][name]`` with ``defaults`` filled in."""
-    models = problem_section.get("models", {})
-    if name not in models:
-        raise ConfigError(f"model {name!r} is not configured; configured models: "
-                          f"{sorted(models)}")
-    entry = deep_merge({k: v for k, v in defaults.items() if k != "stage"},
-                       {k: v for k, v in models[name].items() if k != "stages"})
-    stage_defaults = defaults.get("stage", {})
-    stages = tuple(StageSpec(**deep_merge(stage_defaults, s)) for s in models[name]["stages"])
-    return ModelSpec(name=name, hidden=tuple(entry["hidden"]), latent=int(entry["latent"]),
-                     library=entry["library"], beta1=float(entry["beta1"]),
-                     beta2=float(entry["beta2"]), stages=stages)
+def differences(config: dict, reference: dict, prefix: str = "") -> list[str]:
+    """``'key.path: value (reference: other)'`` for every leaf where ``config`` differs
+    from ``reference`` (mappings compared key by key, anything else as a whole); the
+    tables use it to print what a scale reduced against the paper's settings."""
+    out = []
+    for key in sorted(set(config) | set(reference), key=str):
+        path = f"{prefix}.{key}" if prefix else str(key)
+        a, b = config.get(key), reference.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, path)
+        elif a != b:
+            out.append(f"{path}: {a} (paper: {b})")
+    return out

@@ -33,36 +33,3 @@ def max_relative_error(u, u_pred, time_axis: int = 1):
     """Eq. (25): the maximum over time of :func:`relative_error`; NaN counts as inf."""
     err = relative_error(u, u_pred, time_axis)
     return np.where(np.isnan(err), np.inf, err).max(axis=-1)
-
-
-def evaluate(fom, prediction, config=None):
-    """Errors of every stage's prediction against the FOM: an 'errors' dataset.
-
-    ``rel_error : (stage, param, time)`` and ``max_rel_error : (stage, param)``
-    (eq. 25).  A blown-up rollout has ``max_rel_error = inf`` and keeps its
-    ``blowup_step``; it is never averaged as NaN.
-    """
-    import xarray as xr
-
-    from romflow import io
-
-    u = fom["u"].values
-    pred = prediction["u_pred"].values
-    err = relative_error(u, pred, time_axis=1)
-    nonfinite = "inf: the rollout blew up at blowup_step"
-    err = np.where(np.isnan(err), np.inf, err)
-    coords = {c: fom[c] for c in fom[io.PARAM].coords}
-    coords.update({io.STAGE: prediction[io.STAGE], io.TIME: fom[io.TIME]})
-    return xr.Dataset(
-        {"rel_error": io.variable((io.STAGE, io.PARAM, io.TIME), err, units="1",
-                                  long_name="relative l2 error ||u - u~|| / ||u||",
-                                  nonfinite_means=nonfinite),
-         "max_rel_error": io.variable((io.STAGE, io.PARAM), err.max(axis=-1), units="1",
-                                      long_name="max over time of the relative error, "
-                                      "eq. (25)", nonfinite_means=nonfinite),
-         "blowup_step": prediction["blowup_step"]},
-        coords=coords,
-        attrs=io.provenance("errors", fom.attrs["problem"], equation="eq. (25)",
-                            solver="numpy", scheme="l2 over space, max over time",
-                            config=config, parameters=fom.attrs["parameters"],
-                            model=prediction.attrs.get("model", "")))

@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 
 from romflow import io  # noqa: E402
 
-__all__ = ["save", "loss_and_latent", "reconstruction", "errors_over_time",
-           "linear_error_vs_step", "linear_terminal_vs_lambda", "hybrid_snapshots",
+__all__ = ["save", "param_label", "linear_error_vs_step", "linear_terminal_vs_lambda",
+           "hybrid_snapshots",
            "hybrid_error_and_shift", "hybrid_lambda_sweep"]
 
 _NAMES = {"ols": "OLS", "mols": "mOLS", "aols": "aOLS", "tr": "TR"}
@@ -31,91 +31,9 @@ def save(fig, path) -> Path:
     return path
 
 
-def _label(ds, p: int) -> str:
+def param_label(ds, p: int) -> str:
+    """``'A = 1.2'``: the parameter values of point ``p`` of a dataset."""
     return ", ".join(f"{n} = {float(ds[n].values[p]):g}" for n in io.parameter_names(ds))
-
-
-def loss_and_latent(losses: dict, latent, param: int, *, scale: str, path) -> Path:
-    """mLaSDI Fig. 2: stage-1 loss curves, and latent vs SINDy trajectories.
-
-    ``losses`` maps a model name to its stage-1 'loss' dataset; ``latent`` is
-    the 'latent' dataset of the model whose trajectories are drawn.
-    """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, ds in losses.items():
-        it = ds["iteration"].values
-        ax0.semilogy(it, ds["loss"].values, label=f"{name}: total")
-        for term, style in (("loss_ae", "--"), ("loss_di", ":")):
-            ax0.semilogy(it, ds[term].values, style, label=f"{name}: {term[5:].upper()}")
-    ax0.set(xlabel="iteration", ylabel="loss (dimensionless)", title="stage-1 loss, eq. (14)")
-    ax0.legend(fontsize=7)
-    t = latent[io.TIME].values
-    for j in range(latent.sizes[io.LATENT]):
-        line, = ax1.plot(t, latent["z"].values[param, :, j], lw=1.5)
-        ax1.plot(t, latent["z_sindy"].values[param, :, j], "--", color=line.get_color(), lw=1)
-    ax1.set(xlabel="time t", ylabel="latent z (dimensionless)",
-            title=f"{latent.attrs.get('model', '')}: encoder (solid) vs SINDy (dashed), "
-                  f"{_label(latent, param)}")
-    fig.suptitle(f"{latent.attrs['problem']}: training loss and latent dynamics "
-                 f"(scale: {scale})")
-    return save(fig, path)
-
-
-def reconstruction(fom, predictions: dict, param: int, time: int, *, scale: str, path,
-                   smooth=None) -> Path:
-    """mLaSDI Fig. 3: a snapshot of truth and predictions, and their fine-scale part.
-
-    ``predictions`` maps a label to ``(prediction dataset, stage)``.  ``smooth``
-    (x, t, params...) -> smooth part; the lower panel shows u minus it.
-    """
-    x = fom["x"].values
-    t = float(fom[io.TIME].values[time])
-    u = fom["u"].values[param, time]
-    rows = 2 if smooth is not None else 1
-    fig, axes = plt.subplots(rows, 1, figsize=(9, 3.5 * rows), squeeze=False)
-    lows = smooth(x, t, *[float(fom[n].values[param]) for n in io.parameter_names(fom)]) \
-        if smooth is not None else 0
-    axes[0, 0].plot(x, u, "k", lw=2, label="truth")
-    for label, (ds, stage) in predictions.items():
-        pred = ds["u_pred"].sel({io.STAGE: stage}).values[param, time]
-        axes[0, 0].plot(x, pred, lw=1, label=label)
-        if smooth is not None:
-            axes[1, 0].plot(x, pred - lows, lw=1, label=label)
-    axes[0, 0].set(xlabel="x", ylabel="u (dimensionless)",
-                   title=f"prediction at t = {t:.2f}, {_label(fom, param)}")
-    axes[0, 0].legend(fontsize=8)
-    if smooth is not None:
-        axes[1, 0].plot(x, u - lows, "k", lw=2, label="truth", zorder=0)
-        axes[1, 0].set(xlabel="x", ylabel="u - smooth part",
-                       title="high-frequency part: u minus A sin(2x - t) exp(-x^2)")
-        axes[1, 0].legend(fontsize=8)
-    fig.suptitle(f"{fom.attrs['problem']}: reconstruction (scale: {scale})")
-    fig.tight_layout()
-    return save(fig, path)
-
-
-def errors_over_time(errors: dict, *, scale: str, path) -> Path:
-    """mLaSDI Fig. 4: relative error vs time, one panel per parameter point.
-
-    ``errors`` maps a model name to its 'errors' dataset; every stage is drawn.
-    """
-    first = next(iter(errors.values()))
-    n = first.sizes[io.PARAM]
-    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.8), squeeze=False, sharey=True)
-    for p in range(n):
-        ax = axes[0, p]
-        for name, ds in errors.items():
-            for s, stage in enumerate(ds[io.STAGE].values):
-                err = ds["rel_error"].values[s, p]
-                ax.semilogy(ds[io.TIME].values, np.where(np.isfinite(err), err, np.nan),
-                            label=f"{name}, {stage} stage{'s' if stage > 1 else ''}")
-        ax.set(xlabel="time t", title=f"{_label(first, p)} ({first[io.SPLIT].values[p]})")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0, 0].set_ylabel("relative error ||u - u~|| / ||u||")
-    axes[0, -1].legend(fontsize=7)
-    fig.suptitle(f"{first.attrs['problem']}: relative error per parameter (scale: {scale})")
-    fig.tight_layout()
-    return save(fig, path)
 
 
 def linear_error_vs_step(sweep, lambdas, *, scale: str, path) -> Path:

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from romflow.config import (SCALES, ModelSpec, StageSpec, deep_merge, load_yaml, model_spec,
-                            ordered_like, resolve)
+from romflow.config import SCALES, deep_merge, differences, load_yaml, ordered_like, resolve
 from romflow.errors import ConfigError
+from romflow.model_specs import model_specs
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,9 @@ def test_default_config_resolves_for_every_scale(raw, schema, scale):
     cfg = resolve(with_scale(raw, scale), schema)
     assert cfg["scale"] == scale
     assert "scales" not in cfg
-    for name in cfg["toy"]["models"]:
-        spec = model_spec(name, cfg["toy"], cfg["lasdi"])
-        assert len(spec.stages) >= 1
+    for problem in ("toy", "wake", "vlasov"):
+        specs = model_specs(cfg[problem], cfg["lasdi"])
+        assert specs and all(len(spec.stages) >= 1 for spec in specs.values())
 
 
 def test_test_preset_is_merged(raw, schema):
@@ -51,10 +51,10 @@ def test_test_preset_is_merged(raw, schema):
     # untouched base values survive the merge
     assert cfg["toy"]["fom"]["x_min"] == raw["toy"]["fom"]["x_min"]
     assert cfg["lasdi"]["stage"]["lr"] == raw["lasdi"]["stage"]["lr"]
-    assert cfg["lasdi"]["stage"]["checkpoint_every"] == 20
+    assert cfg["lasdi"]["monitor"]["checkpoint_every"] == 20
     # lists replace: the preset's single stage replaces the base's
     assert cfg["toy"]["models"]["gplasdi"]["stages"] == [{"iterations": 40}]
-    assert cfg["toy"]["models"]["gplasdi"]["paper"] == raw["toy"]["models"]["gplasdi"]["paper"]
+    assert cfg["toy"]["sweeps"]["kappa"]["base"] == raw["toy"]["sweeps"]["kappa"]["base"]
 
 
 def test_key_order_follows_config_yaml_whoever_set_a_value(raw, schema):
@@ -193,38 +193,13 @@ def test_deep_merge_semantics():
     assert deep_merge({"a": {"x": 1}}, {"a": 3}) == {"a": 3}
 
 
-def test_model_spec_fills_defaults(raw, schema):
-    cfg = resolve(with_scale(raw, "quick"), schema)
-    spec = model_spec("mlasdi", cfg["toy"], cfg["lasdi"])
-    assert isinstance(spec, ModelSpec)
-    assert spec.name == "mlasdi"
-    assert spec.hidden == (200, 20) and spec.latent == 10
-    assert spec.library == "linear" and spec.beta1 == 0.1 and spec.beta2 == 1e-3
-    assert spec.stages == (StageSpec(iterations=10000, lr=1e-3, kappa=1.0,
-                                     checkpoint_every=1000, log_every=100),) * 2
-    assert spec.stage(2) is spec.stages[1]
-
-
-def test_model_spec_test_scale_and_overrides(raw, schema):
-    cfg = resolve(with_scale(raw, "test"), schema)
-    toy = copy.deepcopy(cfg["toy"])
-    toy["models"]["mlasdi"]["library"] = "quadratic"
-    toy["models"]["mlasdi"]["stages"][1]["lr"] = 5e-4
-    spec = model_spec("mlasdi", toy, cfg["lasdi"])
-    assert spec.library == "quadratic"
-    assert spec.stage(1) == StageSpec(iterations=40, lr=1e-3, kappa=1.0, checkpoint_every=20,
-                                      log_every=10)
-    assert spec.stage(2).lr == 5e-4 and spec.stage(2).checkpoint_every == 20
-
-
-def test_model_spec_errors(raw, schema):
-    cfg = resolve(with_scale(raw, "quick"), schema)
-    spec = model_spec("gplasdi", cfg["toy"], cfg["lasdi"])
-    for k in (0, 2):
-        with pytest.raises(ConfigError, match=f"'gplasdi' has 1 stages; stage {k} does not exist"):
-            spec.stage(k)
-    with pytest.raises(ConfigError, match=r"model 'nope' is not configured.*'gplasdi'"):
-        model_spec("nope", cfg["toy"], cfg["lasdi"])
+def test_differences_name_every_leaf_the_scale_changed(raw, schema):
+    quick = resolve(with_scale(raw, "quick"), schema)
+    paper = resolve(with_scale(raw, "paper"), schema)
+    lines = differences(quick["vlasov"], paper["vlasov"])
+    assert "fom.points: 9 (paper: 21)" in lines
+    assert any(line.startswith("sweeps.table2.latent: [4, 5]") for line in lines)
+    assert differences(paper["toy"], paper["toy"]) == []
 
 
 def _deref(node, schema):

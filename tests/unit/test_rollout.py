@@ -129,18 +129,69 @@ def test_bad_time_grid_raises(t, what):
         rollout.integrate_rk4(xi, z0, t, "linear")
 
 
-def test_predict_and_evaluate_from_a_stage1_fit(stage1_fit, stage1_coefficients):
-    """End-to-end shapes and contract: stage-1 fit -> GP -> rollout -> errors."""
+def test_predict_and_its_errors_from_a_stage1_fit(stage1_fit, stage1_coefficients):
+    """End-to-end shapes and contract: stage-1 fit -> GP -> rollout -> errors (eq. 25)."""
     from romflow import metrics
 
     fom, _, state, latent, _ = stage1_fit
-    coefficients = stage1_coefficients
-    pred = rollout.predict(fom, coefficients, [state])
+    pred, errors = rollout.predict(fom, stage1_coefficients, [state])
     io.validate(pred, "prediction")
-    assert pred["u_pred"].shape == (1, *fom["u"].shape)
-    assert pred["u_spread"].shape == (1, *fom["u"].shape)
+    io.validate(errors, "errors")
+    assert pred["u_pred"].shape == pred["u_spread"].shape == (1, *fom["u"].shape)
     assert pred["blowup_step"].values.tolist() == [-1, -1, -1]
     assert np.isfinite(pred["u_pred"].values).all()
-    errors = metrics.evaluate(fom, pred)
-    io.validate(errors, "errors")
-    assert errors["max_rel_error"].shape == (1, 3)
+    expected = metrics.relative_error(fom["u"].values, pred["u_pred"].values)
+    np.testing.assert_allclose(errors["rel_error"].values, expected, rtol=1e-5)
+    np.testing.assert_allclose(errors["max_rel_error"].values, expected.max(-1), rtol=1e-5)
+    np.testing.assert_allclose(errors["min_rel_error_over_time"].values, expected.min(-1),
+                               rtol=1e-5)
+    spread = np.linalg.norm(pred["u_spread"].values, axis=-1) / np.linalg.norm(
+        fom["u"].values, axis=-1)
+    np.testing.assert_allclose(errors["rel_spread"].values, spread, rtol=1e-4)
+
+
+def test_predict_in_chunks_equals_one_chunk_and_states_are_optional(stage1_fit,
+                                                                     stage1_coefficients,
+                                                                     monkeypatch):
+    fom, _, state, _, _ = stage1_fit
+    whole, errors = rollout.predict(fom, stage1_coefficients, [state])
+    chunks = []
+    original = rollout._chunks
+    monkeypatch.setattr(rollout, "_chunks", lambda *a, **k: chunks.append(1) or
+                        original(*a, budget=1.0))
+    parts, part_errors = rollout.predict(fom, stage1_coefficients, [state],
+                                         store_states=False)
+    assert chunks and "u_pred" not in parts
+    io.validate(parts, "prediction")
+    # a matrix product over another batch size rounds float32 differently: round-off only
+    for name in ("rel_error", "rel_spread", "max_rel_error"):
+        np.testing.assert_allclose(part_errors[name].values, errors[name].values, rtol=1e-6,
+                                   atol=1e-6)
+    np.testing.assert_allclose(parts["z_pred"].values, whole["z_pred"].values, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_a_blown_up_quadratic_rollout_is_inf_never_nan(stage1_fit, stage1_coefficients):
+    """Appendix B: dz/dt = b + c z^2 with b, c > 0 blows up in finite time
+    (t = pi / (2 sqrt(b c)) from z = 0); it is a recorded result, not a NaN error."""
+    fom, _, state, _, _ = stage1_fit
+    quad = {**state, "library": "quadratic"}
+    n = state["kwargs"]["latent"]
+    coef = stage1_coefficients.copy(deep=True)
+    xi = np.zeros((fom.sizes[io.PARAM], 1 + 2 * n, n))
+    xi[1, 0, 0], xi[1, 1 + n, 0] = 10.0, 10.0       # parameter 1: b = c = 10 in z0
+    samples = np.broadcast_to(xi, (coef.sizes[io.SAMPLE], *xi.shape)).copy()
+    coef = coef.drop_vars(["xi_mean", "xi_std", "xi_samples", io.TERM])
+    coef["xi_mean"] = io.variable((io.PARAM, io.TERM, io.LATENT), xi, units="1",
+                                  long_name="Xi")
+    coef["xi_std"] = io.variable((io.PARAM, io.TERM, io.LATENT), 0 * xi, units="1",
+                                 long_name="std")
+    coef["xi_samples"] = io.variable((io.SAMPLE, io.PARAM, io.TERM, io.LATENT), samples,
+                                     units="1", long_name="samples")
+    pred, errors = rollout.predict(fom, coef, [quad])
+    steps = pred["blowup_step"].values
+    assert steps[0] == steps[2] == -1 and steps[1] > 0
+    assert np.isinf(errors["max_rel_error"].values[0, 1])
+    assert np.isfinite(errors["max_rel_error"].values[0, [0, 2]]).all()
+    assert not np.isnan(errors["max_rel_error"].values).any()
+    assert pred["blowup_fraction"].values.tolist() == [0.0, 1.0, 0.0]

@@ -1,217 +1,77 @@
-"""Tests of romflow.lasdi.train: Adam loop, checkpoints/resume, divergence, stages 1 and k."""
+"""Tests of romflow.lasdi.train: the GPLaSDI stage-1 loss, stages 1 and k, resumes,
+segments and checkpoints bound to their inputs."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pytest
 import torch
 
 from romflow import io
-from romflow.config import StageSpec
 from romflow.errors import TrainingDivergedError
 from romflow.lasdi import train
-from romflow.lasdi.autoencoder import Autoencoder
 from romflow.lasdi.sindy import SINDy
 from romflow.lasdi.stages import compose, load_stages
-
-STAGE = StageSpec(iterations=30, lr=1e-3, checkpoint_every=10, log_every=5)
-TERMS = ["total", "ae", "di"]
+from romflow.model_specs import Monitor, StageSpec
 
 
-def _problem(seed=0):
-    """A small stage-1 problem: module and loss_fn of eq. (14) on toy snapshots."""
-    from romflow.fom import toy
-
-    fom = toy.solve([1.0, 1.4], [1.2], nx=64, nt=21)
-    _, u, _, dt = train.training_data(fom)
-    torch.manual_seed(seed)
-    ae = Autoencoder(u.shape[-1], [16], 3)
-
-    def loss_fn():
-        z = ae.encode(u)
-        l_ae = torch.mean((ae.decode(z) - u) ** 2)
-        l_di = SINDy("linear").fit(z, dt).residual_loss()
-        total = l_ae + 0.1 * l_di
-        return total, [total, l_ae, l_di]
-
-    return ae, loss_fn
+def quiet(*_args, **_kwargs):
+    """Drops log messages."""
 
 
-class Interrupt:
-    """Wraps a loss_fn; raises KeyboardInterrupt on call number ``at`` (1-based)."""
-
-    def __init__(self, loss_fn, at):
-        self.loss_fn, self.at, self.calls = loss_fn, at, 0
-
-    def __call__(self):
-        self.calls += 1
-        if self.calls == self.at:
-            raise KeyboardInterrupt
-        return self.loss_fn()
-
-
-def assert_same_state(a: dict, b: dict):
+def same_weights(a: dict, b: dict):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), f"parameter {key} differs"
 
 
-def test_optimize_resumes_bit_for_bit(tmp_path, quiet_log):
-    ckpt = tmp_path / "stage1.ckpt"
-    ae, loss_fn = _problem()
-    with pytest.raises(KeyboardInterrupt):
-        train.optimize(ae, Interrupt(loss_fn, 25), STAGE, terms=TERMS, checkpoint=ckpt,
-                       digest="d", log=quiet_log)
-    saved = io.load_model(ckpt)
-    assert saved["iteration"] == 20 and saved["digest"] == "d"
-    assert not io.atomic_path(ckpt).exists()
+def gplasdi_loss_by_hand(z, u, u_hat, dt, beta1, beta2, norm):
+    """GPLaSDI's loss, written out from its code (LLNL/GPLaSDI src/lasdi/gplasdi.py,
+    latent_dynamics/sindy.py, fd.py; numpy, float64):
 
-    resumed, loss_fn = _problem(seed=123)  # other init: the checkpoint must overwrite it
-    messages = []
-    hist = train.optimize(resumed, loss_fn, STAGE, terms=TERMS, checkpoint=ckpt, digest="d",
-                          log=messages.append)
-    assert len(messages) == 1 and re.search(r"resumed from checkpoint .* at iteration 20",
-                                            messages[0]), messages
+        loss = MSE(X, X_pred) + ld_weight * sum_i MSE(dZdt_i, Z_i coefs_i) / n_train
+                              + coef_weight * sum_i ||coefs_i||_p / n_train
 
-    reference, loss_fn = _problem()
-    ref_hist = train.optimize(reference, loss_fn, STAGE, terms=TERMS, log=quiet_log)
-    assert_same_state(resumed.state_dict(), reference.state_dict())
-    assert hist.keys() == ref_hist.keys() == set(TERMS)
-    for term in TERMS:
-        assert hist[term].shape == (30,)
-        assert np.array_equal(hist[term], ref_hist[term]), term
-    assert np.isfinite(hist["total"]).all()
-    assert hist["total"][-1] < hist["total"][0]
+    with dZdt_i = D Z_i / dt, D the SBP 1-2 operator (central inside, (z1 - z0) and
+    (zn - zn-1) at the ends), Z_i = [1, z_i], coefs_i the least-squares solution and
+    ||.||_p torch.norm(coefs, p): p = 'fro' (its examples) or 1 (its default)."""
+    n_train, nt, _ = z.shape
+    D = np.zeros((nt, nt))
+    for j in range(1, nt - 1):
+        D[j, j - 1], D[j, j + 1] = -0.5, 0.5
+    D[0, :2], D[-1, -2:] = [-1.0, 1.0], [-1.0, 1.0]
+    ld, coef = 0.0, 0.0
+    for i in range(n_train):
+        dzdt = D @ z[i] / dt
+        theta = np.hstack([np.ones((nt, 1)), z[i]])
+        c = np.linalg.lstsq(theta, dzdt, rcond=None)[0]
+        ld += np.mean((dzdt - theta @ c) ** 2)
+        coef += np.sqrt(np.sum(c**2)) if norm == "fro" else np.sum(np.abs(c))
+    return np.mean((u - u_hat) ** 2) + beta1 * ld / n_train + beta2 * coef / n_train
 
 
-def test_optimize_resume_logic_without_least_squares(tmp_path, quiet_log):
-    """Same as above on a loss without a least-squares solve: isolates the checkpoint
-    logic (module, Adam state, history) from the determinism of the SINDy fit."""
-    ckpt = tmp_path / "plain.ckpt"
-    net, loss_fn = _plain_problem()
-    with pytest.raises(KeyboardInterrupt):
-        train.optimize(net, Interrupt(loss_fn, 25), STAGE, terms=TERMS, checkpoint=ckpt,
-                       log=quiet_log)
-    resumed, loss_fn = _plain_problem()
-    messages = []
-    hist = train.optimize(resumed, loss_fn, STAGE, terms=TERMS, checkpoint=ckpt,
-                          log=messages.append)
-    assert any("at iteration 20" in m for m in messages), messages
-    reference, loss_fn = _plain_problem()
-    ref_hist = train.optimize(reference, loss_fn, STAGE, terms=TERMS, log=quiet_log)
-    assert_same_state(resumed.state_dict(), reference.state_dict())
-    for term in TERMS:
-        assert np.array_equal(hist[term], ref_hist[term]), term
+@pytest.mark.parametrize("norm", ["fro", "l1"])
+def test_the_norm_penalty_reproduces_gplasdis_loss_value(norm):
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((3, 9, 2))
+    u, u_hat = rng.standard_normal((3, 9, 5)), rng.standard_normal((3, 9, 5))
+    dt, beta1, beta2 = 0.25, 0.1, 1e-3
+    sindy = SINDy("linear", "sbp12").fit(torch.tensor(z), dt)
+    ours = (float(torch.mean((torch.tensor(u) - torch.tensor(u_hat)) ** 2))
+            + beta1 * float(sindy.residual_loss())
+            + beta2 * float(sindy.coef_penalty("norm", norm)))
+    expected = gplasdi_loss_by_hand(z, u, u_hat, dt, beta1, beta2, norm)
+    assert ours == pytest.approx(expected, rel=1e-12)
 
 
-def test_optimize_ignores_checkpoint_of_other_settings(tmp_path, quiet_log):
-    ckpt = tmp_path / "stage1.ckpt"
-    ae, loss_fn = _problem()
-    with pytest.raises(KeyboardInterrupt):
-        train.optimize(ae, Interrupt(loss_fn, 15), STAGE, terms=TERMS, checkpoint=ckpt,
-                       digest="old", log=quiet_log)
-    fresh, loss_fn = _problem()
-    messages = []
-    hist = train.optimize(fresh, loss_fn, STAGE, terms=TERMS, checkpoint=ckpt, digest="new",
-                          log=messages.append)
-    assert any("ignoring checkpoint" in m and "other settings" in m for m in messages), messages
-    reference, loss_fn = _problem()
-    ref_hist = train.optimize(reference, loss_fn, STAGE, terms=TERMS, log=quiet_log)
-    assert np.array_equal(hist["total"], ref_hist["total"])
-
-
-def _plain_problem():
-    """A loss without a least-squares solve: 3 terms of a small regression."""
-    torch.manual_seed(0)
-    net = torch.nn.Linear(4, 2)
-    x, y = torch.randn(10, 4), torch.randn(10, 2)
-
-    def loss_fn():
-        err = net(x) - y
-        a, b = err[:, 0].pow(2).mean(), err[:, 1].pow(2).mean()
-        return a + b, [a + b, a, b]
-
-    return net, loss_fn
-
-
-def nan_from(loss_fn, first):
-    """Wraps a loss_fn so that every term is NaN from call number ``first`` (1-based) on."""
-    calls = {"n": 0}
-
-    def wrapped():
-        calls["n"] += 1
-        total, parts = loss_fn()
-        if calls["n"] >= first:
-            return total * float("nan"), [p * float("nan") for p in parts]
-        return total, parts
-
-    return wrapped
-
-
-@pytest.mark.parametrize("log_every", [1, 5, 30])
-def test_nan_loss_raises_naming_iteration_and_terms(log_every, quiet_log):
-    net, loss_fn = _plain_problem()
-    stage = StageSpec(iterations=30, lr=1e-3, checkpoint_every=10, log_every=log_every)
-    with pytest.raises(TrainingDivergedError, match=r"not finite at iteration 7\b") as info:
-        train.optimize(net, nan_from(loss_fn, 7), stage, terms=TERMS, desc="toy stage 1",
-                       log=quiet_log)
-    msg = str(info.value)
-    assert msg.startswith("toy stage 1:")
-    for term in TERMS:
-        assert f"{term}=nan" in msg, msg
-
-
-def test_divergence_never_checkpoints_nonfinite_parameters(tmp_path, quiet_log):
-    """A checkpoint is a restart point: it must never hold the NaN parameters written by the
-    Adam step of a NaN loss (here checkpoints every 2 iterations, checks every 10)."""
-    ckpt = tmp_path / "run.ckpt"
-    net, loss_fn = _plain_problem()
-    stage = StageSpec(iterations=30, lr=1e-3, checkpoint_every=2, log_every=10)
-    with pytest.raises(TrainingDivergedError, match=r"iteration 7\b"):
-        train.optimize(net, nan_from(loss_fn, 7), stage, terms=TERMS, checkpoint=ckpt,
-                       log=quiet_log)
-    saved = io.load_model(ckpt)
-    bad = [k for k, v in saved["module"].items() if not torch.isfinite(v).all()]
-    assert not bad, (f"checkpoint of iteration {saved['iteration']} holds non-finite "
-                     f"parameters {bad}")
-
-
-def test_fit_stage1_nan_loss_raises_training_diverged(toy_fom, make_spec, monkeypatch,
-                                                      quiet_log):
-    """A NaN L_DI at iteration 7 of stage 1 (log_every = 5) must surface as
-    TrainingDivergedError naming iteration 7 and every loss term, not as a LAPACK error
-    from the least-squares solve of the next iteration on NaN latents."""
-    calls = {"n": 0}
-
-    class NaNSINDy(SINDy):
-        def residual_loss(self):
-            calls["n"] += 1
-            loss = super().residual_loss()
-            return loss * float("nan") if calls["n"] == 7 else loss
-
-    monkeypatch.setattr(train, "SINDy", NaNSINDy)
-    spec = make_spec((20,), log_every=5)
-    with pytest.raises(TrainingDivergedError, match=r"iteration 7\b") as info:
-        train.fit_stage1(toy_fom, spec, log=quiet_log)
-    for term in ("total", "ae", "di", "coef"):
-        assert f"{term}=" in str(info.value), str(info.value)
-
-
-def test_nonfinite_secondary_term_is_caught(quiet_log):
-    ae, loss_fn = _problem()
-    calls = {"n": 0}
-
-    def inf_di():
-        calls["n"] += 1
-        total, parts = loss_fn()
-        if calls["n"] == 3:
-            parts = [parts[0], parts[1], parts[2] * float("inf")]
-        return total, parts
-
-    with pytest.raises(TrainingDivergedError, match=r"iteration 3\b.*di=inf"):
-        train.optimize(ae, inf_di, STAGE, terms=TERMS, log=quiet_log)
+def test_the_squared_penalty_is_eq_14_as_written():
+    """mLaSDI paper eq. (14): beta2 ||Xi||^2, the squared norm of all coefficients."""
+    z = torch.tensor(np.random.default_rng(1).standard_normal((2, 7, 3)))
+    sindy = SINDy("linear").fit(z, 0.1)
+    assert float(sindy.coef_penalty("squared")) == pytest.approx(
+        float((sindy.coef_ ** 2).sum()), rel=1e-14)
+    with pytest.raises(Exception, match="coefficient penalty 'cube' is invalid"):
+        sindy.coef_penalty("cube")
 
 
 def test_fit_stage1_outputs(stage1_fit):
@@ -224,76 +84,138 @@ def test_fit_stage1_outputs(stage1_fit):
     assert list(latent[io.TERM].values) == ["1", "z0", "z1", "z2"]
     assert set(loss.data_vars) == {"loss", "loss_ae", "loss_di", "loss_coef"}
     assert loss.sizes[io.ITERATION] == spec.stage(1).iterations
-    assert loss[io.ITERATION].values[0] == 1
     assert state["arch"] == "autoencoder" and state["stage"] == 1 and state["scale"] == 1.0
-    assert state["kwargs"] == {"n_in": 64, "hidden": [16], "latent": 3}
-    # the model file holds plain data only
-    modules, scales = load_stages([state])
+    assert state["kwargs"] == {"n_in": 64, "hidden": [16], "latent": 3,
+                               "init": "xavier_uniform"}
+    # keep = best: the model is the lowest-loss iterate
+    best = int(np.argmin(loss["loss"].values)) + 1
+    assert state["kept_iteration"] == best == loss.attrs["kept_iteration"]
+    _, scales = load_stages([state])
     assert scales == [1.0]
-    # z_sindy starts at the encoder's z(0), and xi is the SINDy fit of z
     np.testing.assert_allclose(latent["z_sindy"].values[:, 0], latent["z"].values[:, 0],
                                rtol=1e-6)
     dt = float(fom[io.TIME][1] - fom[io.TIME][0])
-    xi = SINDy("linear").fit(torch.tensor(latent["z"].values, dtype=torch.float64), dt).coef_
+    xi = SINDy("linear", "sbp12").fit(torch.tensor(latent["z"].values, dtype=torch.float64),
+                                      dt).coef_
     np.testing.assert_allclose(latent["xi"].values, xi.numpy(), rtol=1e-3, atol=1e-5)
+    # the files' digests cover the FOM they were computed from
+    assert latent.attrs["config_digest"] == io.upstream_digest(
+        {"settings": spec.stage_settings(1), "iterations": 30, "seed": 0}, fom)
 
 
-def test_fit_stage1_is_deterministic(toy_fom, make_spec, quiet_log):
+def test_fit_stage1_is_deterministic(toy_fom, make_spec):
     spec = make_spec((15,))
-    s1, l1, h1 = train.fit_stage1(toy_fom, spec, seed=3, log=quiet_log)
-    s2, l2, h2 = train.fit_stage1(toy_fom, spec, seed=3, log=quiet_log)
-    assert_same_state(s1["state_dict"], s2["state_dict"])
+    s1, _, l1, h1 = train.fit_stage1(toy_fom, spec, seed=3, log=quiet)
+    s2, _, l2, h2 = train.fit_stage1(toy_fom, spec, seed=3, log=quiet)
+    same_weights(s1["state_dict"], s2["state_dict"])
     assert np.array_equal(l1["xi"].values, l2["xi"].values)
     assert np.array_equal(h1["loss"].values, h2["loss"].values)
-    s3, _, _ = train.fit_stage1(toy_fom, spec, seed=4, log=quiet_log)
+    s3, *_ = train.fit_stage1(toy_fom, spec, seed=4, log=quiet)
     assert not torch.equal(s1["state_dict"]["encoder.0.weight"],
                            s3["state_dict"]["encoder.0.weight"])
 
 
-def test_fit_stage1_resumes_bit_for_bit(toy_fom, make_spec, tmp_path, monkeypatch, quiet_log):
-    spec = make_spec((30,))
-    config = {"toy": {"nx": 64}, "seed": 0}
-    ckpt = tmp_path / "gplasdi.stage1.ckpt"
+class InterruptedSINDy(SINDy):
+    """Raises KeyboardInterrupt on fit call number ``at`` (a killed job)."""
 
-    calls = {"n": 0}
+    calls, at = 0, 25
 
-    class InterruptedSINDy(SINDy):
-        def fit(self, z, dt):
-            calls["n"] += 1
-            if calls["n"] == 25:
-                raise KeyboardInterrupt
-            return super().fit(z, dt)
+    def fit(self, z, dt):
+        type(self).calls += 1
+        if type(self).calls == type(self).at:
+            raise KeyboardInterrupt
+        return super().fit(z, dt)
 
+
+def kill_during(monkeypatch, at, fn):
+    InterruptedSINDy.calls, InterruptedSINDy.at = 0, at
     monkeypatch.setattr(train, "SINDy", InterruptedSINDy)
     with pytest.raises(KeyboardInterrupt):
-        train.fit_stage1(toy_fom, spec, checkpoint=ckpt, config=config, log=quiet_log)
+        fn()
     monkeypatch.undo()
-    assert io.load_model(ckpt)["iteration"] == 20
 
+
+def test_fit_stage1_resumes_bit_for_bit(toy_fom, make_spec, tmp_path, monkeypatch):
+    spec = make_spec((30,))
+    ckpt = tmp_path / "model.ckpt"
+    monitor = Monitor(checkpoint_every=10, log_every=5)
+    kill_during(monkeypatch, 25, lambda: train.fit_stage1(toy_fom, spec, checkpoint=ckpt,
+                                                          monitor=monitor, log=quiet))
+    assert io.load_model(ckpt)["iteration"] == 20
     messages = []
-    state, latent, loss = train.fit_stage1(toy_fom, spec, checkpoint=ckpt, config=config,
-                                           log=messages.append)
-    assert any(re.search(r"resumed .* at iteration 20", m) for m in messages), messages
-    ref_state, ref_latent, ref_loss = train.fit_stage1(toy_fom, spec, config=config,
-                                                       log=quiet_log)
-    assert_same_state(state["state_dict"], ref_state["state_dict"])
+    state, _, latent, loss = train.fit_stage1(toy_fom, spec, checkpoint=ckpt, monitor=monitor,
+                                              log=messages.append)
+    assert any("resumed from checkpoint" in m and "step 20" in m for m in messages), messages
+    assert not ckpt.exists()
+    ref_state, _, ref_latent, ref_loss = train.fit_stage1(toy_fom, spec, log=quiet)
+    same_weights(state["state_dict"], ref_state["state_dict"])
     for name in ref_loss.data_vars:
         assert np.array_equal(loss[name].values, ref_loss[name].values), name
     for name in ("z", "xi"):
         assert np.array_equal(latent[name].values, ref_latent[name].values), name
-    assert latent.attrs["config_digest"] == io.config_digest(config)
+
+
+def test_a_checkpoint_left_before_the_data_changed_is_not_resumed(make_spec, tmp_path,
+                                                                  monkeypatch):
+    """Issue: kill train_stage1 after its first checkpoint, change toy.fom.train.A, rerun:
+    it resumed and the result differed from a clean run by up to 1.61."""
+    from romflow.fom import toy
+
+    old = toy.solve([1.0, 1.4], [1.2], nx=64, nt=21, config={"A": [1.0, 1.4]})
+    new = toy.solve([1.0, 1.3], [1.2], nx=64, nt=21, config={"A": [1.0, 1.3]})
+    spec, ckpt = make_spec((30,)), tmp_path / "model.ckpt"
+    monitor = Monitor(checkpoint_every=10, log_every=5)
+    kill_during(monkeypatch, 25, lambda: train.fit_stage1(old, spec, checkpoint=ckpt,
+                                                          monitor=monitor, log=quiet))
+    messages = []
+    state, _, latent, _ = train.fit_stage1(new, spec, checkpoint=ckpt, monitor=monitor,
+                                           log=messages.append)
+    assert any("discarding checkpoint" in m and "other settings or inputs" in m
+               for m in messages), messages
+    clean, _, clean_latent, _ = train.fit_stage1(new, spec, log=quiet)
+    same_weights(state["state_dict"], clean["state_dict"])
+    assert np.array_equal(latent["z"].values, clean_latent["z"].values)
+    assert latent.attrs["config_digest"] != train.fit_stage1(old, spec, log=quiet)[2].attrs[
+        "config_digest"]
+
+
+def test_segments_of_one_run_equal_the_uninterrupted_run(toy_fom, make_spec):
+    """Iteration counts are checkpoints of one run (mLaSDI Table 2): training to 20 and
+    continuing to 40 from the 20-iteration state gives the 40-iteration run."""
+    first = train.fit_stage1(toy_fom, make_spec((20,)), log=quiet)
+    later = train.fit_stage1(toy_fom, make_spec((40,)), resume=first[1], log=quiet)
+    whole = train.fit_stage1(toy_fom, make_spec((40,)), log=quiet)
+    same_weights(later[0]["state_dict"], whole[0]["state_dict"])
+    assert np.array_equal(later[3]["loss"].values, whole[3]["loss"].values)
+    assert later[3].sizes[io.ITERATION] == 40
+    assert later[3].attrs["total_seconds"] >= later[3].attrs["train_seconds"]
+
+
+def test_fit_stage1_nan_loss_names_the_step_and_every_term(toy_fom, make_spec, monkeypatch):
+    calls = {"n": 0}
+
+    class NaNSINDy(SINDy):
+        def residual_loss(self):
+            calls["n"] += 1
+            loss = super().residual_loss()
+            return loss * float("nan") if calls["n"] == 7 else loss
+
+    monkeypatch.setattr(train, "SINDy", NaNSINDy)
+    with pytest.raises(TrainingDivergedError, match=r"step 7\b") as info:
+        train.fit_stage1(toy_fom, make_spec((20,)), log=quiet)
+    for term in ("total", "ae", "di", "coef"):
+        assert f"{term}=" in str(info.value), str(info.value)
 
 
 @pytest.fixture(scope="module")
 def stage2_fit(stage1_fit):
     fom, spec, state, latent, _ = stage1_fit
-    out = train.fit_stage(2, fom, latent, [state], spec, seed=0, config={"c": 2},
-                          log=lambda *a: None)
+    out = train.fit_stage(2, fom, latent, [state], spec.stage(2), seed=0, log=quiet)
     return stage1_fit, out
 
 
 def test_fit_stage2_reduces_training_error(stage2_fit):
-    (fom, spec, state1, latent, _), (state, res, loss) = stage2_fit
+    (fom, spec, state1, latent, _), (state, _, res, loss) = stage2_fit
     io.validate(res, "residual")
     io.validate(loss, "loss")
     before = res["train_rel_error_before"].values
@@ -307,7 +229,7 @@ def test_fit_stage2_reduces_training_error(stage2_fit):
 
 def test_fit_stage2_scale_is_eps_in(stage2_fit):
     """Eq. (18): the stage-2 scale is eps_1 = std(U - U~_1) with U~_1 = D_1(Z^)."""
-    (fom, _, state1, latent, _), (state, res, _) = stage2_fit
+    (fom, spec, state1, latent, _), (state, _, res, _) = stage2_fit
     assert state["scale"] == float(res["eps_in"])
     _, u, _, _ = train.training_data(fom)
     modules, scales = load_stages([state1])
@@ -315,24 +237,29 @@ def test_fit_stage2_scale_is_eps_in(stage2_fit):
         u1 = compose([modules[0].decode(torch.tensor(latent["z_sindy"].values))], scales)[-1]
     assert state["scale"] == pytest.approx(float((u - u1).std()), rel=1e-6)
     assert state["arch"] == "sine_decoder" and state["stage"] == 2
-    assert state["kwargs"]["kappa"] == spec_kappa(stage2_fit)
-    assert float(res["kappa"]) != spec_kappa(stage2_fit)  # kappa is trained
-    # the two model files compose
-    modules, scales = load_stages([state1, state])
+    assert state["kwargs"]["kappa"] == spec.stage(2).kappa
+    assert float(res["kappa"]) != spec.stage(2).kappa  # kappa is trained
+    _, scales = load_stages([state1, state])
     assert scales == [1.0, state["scale"]]
 
 
-def spec_kappa(stage2_fit):
-    return stage2_fit[0][1].stage(2).kappa
+def test_a_fixed_kappa_stays_fixed(stage1_fit):
+    """Appendix A, Fig. A.10: kappa as a fixed parameter."""
+    fom, _, state1, latent, _ = stage1_fit
+    stage = StageSpec(iterations=20, lr=1e-3, kappa=3.0, train_kappa=False)
+    state, _, res, _ = train.fit_stage(2, fom, latent, [state1], stage, log=quiet)
+    assert float(res["kappa"]) == 3.0
+    assert "first.kappa" in state["state_dict"]
+    load_stages([state1, state])
 
 
-def test_fit_stage_argument_errors(stage1_fit, quiet_log):
+def test_fit_stage_argument_errors(stage1_fit):
     fom, spec, state, latent, _ = stage1_fit
     with pytest.raises(ValueError, match="stage 1 needs the 0 earlier stages, got 1"):
-        train.fit_stage(1, fom, latent, [state], spec, log=quiet_log)
+        train.fit_stage(1, fom, latent, [state], spec.stage(2), log=quiet)
     with pytest.raises(ValueError, match="stage 3 needs the 2 earlier stages, got 1"):
-        train.fit_stage(3, fom, latent, [state], spec, log=quiet_log)
+        train.fit_stage(3, fom, latent, [state], spec.stage(2), log=quiet)
     bad = latent.copy(deep=True)
     bad["z_sindy"].values[0, 5:] = np.nan
     with pytest.raises(ValueError, match="stage 2: the stage-1 SINDy trajectories blow up"):
-        train.fit_stage(2, fom, bad, [state], spec, log=quiet_log)
+        train.fit_stage(2, fom, bad, [state], spec.stage(2), log=quiet)

@@ -21,10 +21,24 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-MODELS = {"gplasdi": 1, "gplasdi_deep": 1, "mlasdi": 2}
+# the toy's models at scale=test and their stage counts: Table 1's and the kappa sweep's
+MODELS = {"gplasdi": 1, "gplasdi_deep": 1, "mlasdi": 2, "kappa_mlasdi_k0p3": 2,
+          "kappa_mlasdi_k3": 2}
 
 
-def snakemake(workdir, *args, config=(), check=True, timeout=600):
+def segment_dir(workdir, problem, model, stage=1, user=None):
+    """Where stage ``stage`` of ``model`` ends (results/<problem>/stages/...), at scale=test
+    with ``user`` settings over the preset."""
+    from romflow.config import load_yaml, resolve
+    from romflow.model_specs import model_specs, segments
+
+    raw = {**load_yaml(ROOT / "config.yaml"), "scale": "test"}
+    cfg = resolve(raw, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"), user=user)
+    seg = segments(model_specs(cfg[problem], cfg["lasdi"]), cfg["seed"])[model][stage - 1]
+    return workdir / "results" / problem / "stages" / seg.path
+
+
+def snakemake(workdir, *args, config=(), check=True, timeout=1500):
     proc = subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args, "--config", "scale=test",
                            *config],
                           capture_output=True, text=True, timeout=timeout, cwd=workdir)
@@ -59,27 +73,61 @@ def workdir(tmp_path_factory):
 def test_outputs(workdir):
     res = workdir / "results" / "toy"
     table = pd.read_csv(res / "tables" / "errors.csv")
-    assert list(table.columns[:5]) == ["model", "stages", "A", "split", "max_rel_error"]
-    expected_rows = sum(n * 3 for n in MODELS.values())
-    assert len(table) == expected_rows, table
+    assert list(table.columns[:10]) == ["model", "sweep", "kind", "architecture",
+                                        "configuration", "library", "iterations",
+                                        "total_iterations", "stages", "A"]
+    assert {"max_rel_error", "min_rel_error_over_time", "train_seconds", "reduced"} <= set(
+        table.columns)
+    assert len(table) == sum(n * 3 for n in MODELS.values()), table
     assert set(table.model) == set(MODELS)
-    assert (table.scale == "test").all()
+    assert (table.scale == "test").all() and table.reduced.str.contains("fom.nx").all()
     assert table.max_rel_error.between(0, 10).all()
+    assert (table.min_rel_error_over_time <= table.max_rel_error).all()
     assert sorted(table[table.model == "mlasdi"].stages.unique()) == [1, 2]
     assert set(table.split) == {"train", "test"}
     tex = (res / "tables" / "errors.tex").read_text()
-    assert r"\begin{tabular}" in tex and "scale: test" in tex and "0.1-3" in tex
-    for fig in ("fig2_loss_latent", "fig3_reconstruction", "fig4_errors"):
+    assert r"\begin{tabular}" in tex and "scale: test" in tex and r"0.1--3\%" in tex
+    for fig in ("fig2_loss_latent", "fig3_reconstruction", "fig4_errors", "figA10_kappa"):
         png = (res / "figures" / f"{fig}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    kappa = pd.read_csv(res / "tables" / "kappa.csv")
+    assert sorted(kappa.kappa) == [0.3, 1.0, 3.0] and kappa.train_kappa.sum() == 1
     for model, stages in MODELS.items():
         for k in range(2, stages + 1):
-            assert (res / model / f"residual_stage{k}.nc").is_file()
-        assert not list((res / model).glob("*.ckpt")), "checkpoints left behind"
-        assert not list((res / model).glob("*.tmp")), "temporary files left behind"
-    log = (workdir / "results/logs/toy/mlasdi/train_stage1.log").read_text()
-    assert "mlasdi stage 1" in log and ("it/s" in log or "s/it" in log), log[-2000:]
-    assert (workdir / "results/benchmarks/rules/toy/mlasdi/train_stage2.tsv").is_file()
+            assert (segment_dir(workdir, "toy", model, k) / "residual.nc").is_file()
+        assert (res / model / "errors.nc").is_file()
+    assert not list(res.rglob("*.ckpt")), "checkpoints left behind"
+    assert not list(res.rglob("*.tmp")), "temporary files left behind"
+    seg = segment_dir(workdir, "toy", "mlasdi").relative_to(workdir / "results/toy/stages")
+    log = (workdir / "results/logs/toy/stages" / seg / "train.log").read_text()
+    assert "stage 1" in log and ("it/s" in log or "s/it" in log), log[-2000:]
+    assert (workdir / "results/benchmarks/rules/toy/stages" / seg / "train.tsv").is_file()
+
+
+def test_wake_and_vlasov_outputs(workdir):
+    """The wake's Table 1 rows, Fig. 6-7; Vlasov's sweep summary, reduction factors and
+    Fig. 8, 9, B.11 (mLaSDI paper section 4.2-4.3, appendix B)."""
+    wake = pd.read_csv(workdir / "results/wake/tables/errors.csv")
+    assert set(wake.model) == {"gplasdi", "gplasdi_deep", "mlasdi"} and len(wake) == 4 * 3
+    assert "nu" in wake.columns and set(wake.split) == {"train", "test"}
+    for fig in ("fig6_errors", "fig7_snapshot"):
+        assert (workdir / "results/wake/figures" / f"{fig}.png").stat().st_size > 10_000
+    res = workdir / "results/vlasov"
+    summary = pd.read_csv(res / "tables/sweep.csv")
+    assert {"table2", "appendix_b"} == set(summary.sweep)
+    assert {"test_median", "test_min", "test_max", "all_median", "train_seconds"} <= set(
+        summary.columns)
+    assert not summary.test_median.isna().any()
+    factors = pd.read_csv(res / "tables/fig9_reduction.csv")
+    agg = factors[factors.pair == "median"].iloc[0]
+    assert agg.paper_max == 2.54 and agg.paper_mean == 3.24 and agg.paper_min == 5.91
+    assert np.isfinite(agg.ratio_test_max) and np.isfinite(agg.of_medians_all_min)
+    for fig in ("fig8_error_plane", "fig9_sweep", "figB11_quadratic"):
+        assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
+    from romflow import io
+
+    pred = io.open_dataset(res / "table2_mlasdi_h8_z2_20_20" / "prediction.nc", "prediction")
+    assert "u_pred" not in pred and pred["z_pred"].shape[:2] == (9, 6)
 
 
 def test_hybrid_fom_pairs(workdir):
@@ -236,65 +284,107 @@ def test_noop_rerun(workdir):
 
 
 def test_stage2_edit_reruns_stage2_and_downstream_only(workdir, tmp_path):
+    """Editing mlasdi's stage 2 reruns its stage-2 segment (and those of the kappa sweep,
+    which copies its base model's stages), the rollouts and the report; nothing upstream."""
     edit = tmp_path / "edit.yaml"
+    stages = [{"iterations": 20}, {"iterations": 45}]
     edit.write_text(yaml.safe_dump({"scales": {"test": {"toy": {"models": {"mlasdi": {
-        "stages": [{"iterations": 40}, {"iterations": 45}]}}}}}}))
+        "stages": stages}}}}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
-    assert planned_jobs(dry) == {"train_stage": 1, "rollout": 1, "evaluate": 1,
-                                 "report_lasdi": 1, "all": 1}, dry[-3000:]
-    res = workdir / "results" / "toy" / "mlasdi"
-    before = {f: (res / f).stat().st_mtime_ns for f in ("stage1.pt", "latent.nc",
-                                                        "coefficients.nc", "stage2.pt")}
+    assert planned_jobs(dry) == {"train_stage": 3, "rollout": 3, "report_toy": 1, "all": 1}, \
+        dry[-3000:]
+    stage1 = segment_dir(workdir, "toy", "mlasdi")
+    coefficients = workdir / "results/toy/mlasdi/coefficients.nc"
+    before = {f: f.stat().st_mtime_ns for f in (stage1 / "model.pt", stage1 / "latent.nc",
+                                                 coefficients)}
     snakemake(workdir, "--cores", "2", "all", "--configfile", str(edit))
-    after = {f: (res / f).stat().st_mtime_ns for f in before}
-    assert after["stage1.pt"] == before["stage1.pt"]
-    assert after["latent.nc"] == before["latent.nc"]
-    assert after["coefficients.nc"] == before["coefficients.nc"]
-    assert after["stage2.pt"] > before["stage2.pt"]
-    # and back: the original settings rerun stage 2 again, nothing upstream
+    assert {f: f.stat().st_mtime_ns for f in before} == before
+    user = {"toy": {"models": {"mlasdi": {"stages": stages}}}}
+    assert (segment_dir(workdir, "toy", "mlasdi", 2, user=user) / "model.pt").is_file()
+    # and back: the original stage-2 segments are still there, nothing reruns but the
+    # rollouts and the report that read them
     dry = snakemake(workdir, "-n", "all").stdout
-    assert "train_stage1" not in planned_jobs(dry) and planned_jobs(dry).get("train_stage") == 1
+    assert "train_stage1" not in planned_jobs(dry) and "train_stage" not in planned_jobs(dry)
+
+
+def test_logging_settings_rerun_nothing(workdir, tmp_path):
+    """lasdi.monitor (progress and checkpoint intervals) is in no rule's params."""
+    edit = tmp_path / "monitor.yaml"
+    edit.write_text(yaml.safe_dump({"lasdi": {"monitor": {"log_every": 3,
+                                                          "checkpoint_every": 7}}}))
+    out = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
+    assert "Nothing to be done" in out, out[-3000:]
+
+
+SLOW = {"lasdi": {"monitor": {"checkpoint_every": 50, "log_every": 50}},
+        "toy": {"models": {"gplasdi": {"stages": [{"iterations": 4000}]}}}}
+
+
+def start_training(workdir, settings, target):
+    path = workdir / f"settings{len(list(workdir.glob('settings*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return subprocess.Popen([*SNAKEMAKE, "-d", str(workdir), "--config", "scale=test",
+                             "--configfile", str(path), "--cores", "1", "--nolock", target],
+                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def kill_after_checkpoint(proc, ckpt):
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert ckpt.exists(), "no checkpoint appeared"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def test_killed_training_leaves_no_output_and_resumes(tmp_path):
-    slow = tmp_path / "slow.yaml"
-    slow.write_text(yaml.safe_dump({"scales": {"test": {
-        "lasdi": {"stage": {"checkpoint_every": 50, "log_every": 50}},
-        "toy": {"models": {"gplasdi": {"stages": [{"iterations": 40000}]}}}}}}))
-    target = "results/toy/gplasdi/stage1.pt"
-    proc = subprocess.Popen([*SNAKEMAKE, "-d", str(tmp_path), "--config", "scale=test",
-                             "--configfile", str(slow), "--cores", "1", target],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    ckpt = tmp_path / "results/toy/gplasdi/stage1.ckpt"
-    deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert ckpt.exists(), "no checkpoint appeared"
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    model_dir = tmp_path / "results/toy/gplasdi"
-    for name in ("stage1.pt", "latent.nc", "loss_stage1.nc"):
-        assert not (model_dir / name).exists(), f"{name} exists after a kill"
-    # Same settings again (the checkpoint's digest must match): the rule must
-    # start from the checkpoint; stop it as soon as its log says so.
-    resumed = subprocess.Popen([*SNAKEMAKE, "-d", str(tmp_path), "--config", "scale=test",
-                                "--configfile", str(slow), "--cores", "1", "--nolock",
-                                target],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    log = tmp_path / "results/logs/toy/gplasdi/train_stage1.log"
-    deadline = time.time() + 120
-    found = False
-    while time.time() < deadline and resumed.poll() is None:
-        if log.exists() and "resumed from checkpoint" in log.read_text():
-            found = True
-            break
-        time.sleep(0.2)
-    os.killpg(resumed.pid, signal.SIGKILL)
-    resumed.wait()
-    assert found, log.read_text()[-2000:] if log.exists() else "no log"
+    seg = segment_dir(tmp_path, "toy", "gplasdi", user=SLOW)
+    target = str((seg / "model.pt").relative_to(tmp_path))
+    kill_after_checkpoint(start_training(tmp_path, SLOW, target), seg / "model.ckpt")
+    for name in ("model.pt", "state.pt", "latent.nc", "loss.nc"):
+        assert not (seg / name).exists(), f"{name} exists after a kill"
+    log = tmp_path / "results/logs/toy/stages" / seg.relative_to(
+        tmp_path / "results/toy/stages") / "train.log"
+    assert start_training(tmp_path, SLOW, target).wait(timeout=300) == 0
+    assert "resumed from checkpoint" in log.read_text(), log.read_text()[-2000:]
+    assert not (seg / "model.ckpt").exists()
+
+
+def test_a_kill_then_a_data_edit_gives_a_fresh_start_and_the_clean_result(tmp_path):
+    """Issue: kill train_stage1 after its first checkpoint, change toy.fom.train.A, rerun:
+    it resumed from the stale checkpoint and latent.nc differed from a clean run."""
+    from romflow import io
+
+    edited = {**SLOW, "toy": {**SLOW["toy"], "fom": {"train": {"A": [1.0, 1.3]}}}}
+    seg = segment_dir(tmp_path, "toy", "gplasdi", user=edited)
+    assert seg == segment_dir(tmp_path, "toy", "gplasdi", user=SLOW)
+    target = str((seg / "latent.nc").relative_to(tmp_path))
+    kill_after_checkpoint(start_training(tmp_path, SLOW, target), seg / "model.ckpt")
+    assert start_training(tmp_path, edited, target).wait(timeout=300) == 0
+    log = (tmp_path / "results/logs/toy/stages" / seg.relative_to(
+        tmp_path / "results/toy/stages") / "train.log").read_text()
+    assert "discarding checkpoint" in log and "resumed" not in log, log[-2000:]
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    assert start_training(clean_dir, edited, target).wait(timeout=300) == 0
+    got = io.open_dataset(seg / "latent.nc", "latent")
+    clean = io.open_dataset(clean_dir / target, "latent")
+    for name in ("z", "z_sindy", "xi"):
+        np.testing.assert_array_equal(got[name].values, clean[name].values)
+    assert got.attrs["config_digest"] == clean.attrs["config_digest"]
+
+
+def test_a_corrupt_checkpoint_is_discarded_and_the_rule_completes(tmp_path):
+    seg = segment_dir(tmp_path, "toy", "gplasdi")
+    seg.mkdir(parents=True)
+    (seg / "model.ckpt").write_bytes(b"garbage, not a checkpoint")
+    target = str((seg / "model.pt").relative_to(tmp_path))
+    snakemake(tmp_path, "--cores", "1", target)
+    log = (tmp_path / "results/logs/toy/stages" / seg.relative_to(
+        tmp_path / "results/toy/stages") / "train.log").read_text()
+    assert "WARNING: discarding checkpoint" in log and "cannot be read" in log, log[-2000:]
+    assert (seg / "model.pt").is_file() and not (seg / "model.ckpt").exists()
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -310,11 +400,14 @@ def test_corrupt_input_stops_rule_with_file_name(tmp_path):
     fom = tmp_path / "results/toy/fom.nc"
     data = fom.read_bytes()
     fom.write_bytes(data[: len(data) // 3])
-    proc = snakemake(tmp_path, "--cores", "1", "results/toy/gplasdi/latent.nc", check=False)
+    seg = segment_dir(tmp_path, "toy", "gplasdi")
+    target = str((seg / "latent.nc").relative_to(tmp_path))
+    proc = snakemake(tmp_path, "--cores", "1", target, check=False)
     assert proc.returncode != 0
-    log = (tmp_path / "results/logs/toy/gplasdi/train_stage1.log").read_text()
+    log = (tmp_path / "results/logs/toy/stages" / seg.relative_to(
+        tmp_path / "results/toy/stages") / "train.log").read_text()
     assert "results/toy/fom.nc: cannot be read as NetCDF" in log, log[-2000:]
-    assert not (tmp_path / "results/toy/gplasdi/latent.nc").exists()
+    assert not (seg / "latent.nc").exists()
 
 
 def test_lint(tmp_path):
@@ -330,7 +423,7 @@ def test_slurm_profile_gives_gpu_rules_a_gpu(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = planned_jobs(proc.stdout)
-    assert jobs["train_stage1"] == 3 and jobs["train_stage"] == 1 and jobs["all"] == 1
+    assert jobs["train_stage1"] == 12 and jobs["train_stage"] == 5 and jobs["all"] == 1
     blocks = proc.stdout.split("rule ")
     train = [b for b in blocks if b.startswith("train_stage1:")]
     fom = [b for b in blocks if b.startswith("fom:")]

@@ -2,7 +2,7 @@
 
 from snakemake.exceptions import WorkflowError
 
-from romflow.config import load_yaml, model_spec, resolve
+from romflow.config import differences, load_yaml, resolve
 from romflow.errors import ConfigError
 from romflow.hybrid.closures import ESTIMATORS
 from romflow.hybrid.experiment import (SWEEP_PREFIX, parse_estimator, split_trajectories,
@@ -17,6 +17,12 @@ try:
                   template=load_yaml(ROOT / "config.yaml"))
 except ConfigError as exc:
     raise WorkflowError(str(exc))
+# What the scale (and the user's settings) changed against the papers' settings, for
+# every table to print: config.yaml's base values under the empty `paper` preset.
+PAPER_CFG = resolve({**load_yaml(ROOT / "config.yaml"), "scale": "paper"},
+                    load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
+REDUCED = {p: [d for d in differences(CFG[p], PAPER_CFG[p])] for p in PAPER_CFG
+           if isinstance(CFG.get(p), dict)}
 # Rule scripts read snakemake.config: give them the effective (preset-merged) config.
 config.clear()
 config.update(CFG)
@@ -32,63 +38,22 @@ BENCH = f"{RESULTS}/benchmarks/rules"
 GPU = 0 if CFG["device"] == "cpu" else 1
 # Software environment of every rule under --sdm conda (envs/README.md).
 ENV = str(ROOT / "envs" / ("cpu.yaml" if GPU == 0 else "gpu.yaml"))
-LASDI_PROBLEMS = ["toy"]
+LASDI_PROBLEMS = ["toy", "wake", "vlasov"]
 HYBRID_PROBLEMS = ["linear", "rd", "channel"]
-FOM_ONLY_PROBLEMS = ["wake", "vlasov"]  # FOM data only, so far
 
 
 wildcard_constraints:
     problem="[a-z]+",
     case="[A-Za-z0-9_.]+",
     model="[A-Za-z][A-Za-z0-9_]*",
-    k="[2-9]|[1-9][0-9]+",
+    # training segments of the mLaSDI stages (lasdi.smk): chain names, iteration
+    # counts, and the path of the stage-(k-1) segment a stage-k segment corrects
+    chain="[A-Za-z0-9_]+",
+    iters="[0-9]+",
+    parent="[A-Za-z0-9_]+/it[0-9]+(/[A-Za-z0-9_]+/it[0-9]+)*",
     split="[0-9]+",
     # the four estimators, and TR at a λ of the sweep as sweep_estimator names it
     estimator="|".join(ESTIMATORS) + f"|{SWEEP_PREFIX}[0-9.e+-]+",
-
-
-def spec(wc):
-    """Typed model entry of a {problem}/{model} wildcard pair."""
-    return model_spec(wc.model, CFG[wc.problem], CFG["lasdi"])
-
-
-def models(problem):
-    return list(CFG[problem]["models"])
-
-
-def n_stages(problem, model):
-    return len(CFG[problem]["models"][model]["stages"])
-
-
-def stage_params(wc, k):
-    """The settings stage k depends on: a change reruns stage k and what follows."""
-    entry = CFG[wc.problem]["models"][wc.model]
-    keys = ("hidden", "latent", "library") + (("beta1", "beta2") if k == 1 else ())
-    merged = {**{key: CFG["lasdi"][key] for key in ("library", "beta1", "beta2")}, **entry}
-    params = {key: merged[key] for key in keys}
-    params["stage"] = {**CFG["lasdi"]["stage"], **entry["stages"][k - 1]}
-    params["seed"] = CFG["seed"]
-    return params
-
-
-def stage_models(wc, upto=None):
-    """Model files of stages 1..upto (default: every stage of the model)."""
-    n = n_stages(wc.problem, wc.model) if upto is None else upto
-    return [f"{RESULTS}/{wc.problem}/{wc.model}/stage{k}.pt" for k in range(1, n + 1)]
-
-
-def lasdi_report_outputs(problem):
-    return [
-        f"{RESULTS}/{problem}/tables/errors.csv",
-        f"{RESULTS}/{problem}/tables/errors.tex",
-        f"{RESULTS}/{problem}/figures/fig2_loss_latent.png",
-        f"{RESULTS}/{problem}/figures/fig3_reconstruction.png",
-        f"{RESULTS}/{problem}/figures/fig4_errors.png",
-    ]
-
-
-def per_model(name):
-    return lambda wc: {m: f"{RESULTS}/{wc.problem}/{m}/{name}" for m in models(wc.problem)}
 
 
 def linear_outputs():
@@ -189,8 +154,6 @@ def all_outputs():
     for problem in CFG["experiments"]:
         if problem in LASDI_PROBLEMS:
             out += lasdi_report_outputs(problem)
-        if problem in FOM_ONLY_PROBLEMS:
-            out.append(f"{RESULTS}/{problem}/fom.nc")
         if problem == "linear":
             out += linear_outputs()
         elif problem == "rd":
