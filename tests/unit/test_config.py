@@ -252,3 +252,94 @@ def _extra_keys(preset, base, where):
         elif isinstance(value, dict):
             extra += _extra_keys(value, base[key], name)
     return extra
+
+
+# --- values the schema's own types let through and jobs then tripped on (issue 19) ------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def refused(raw, schema, user, scale="quick") -> str:
+    """The ConfigError of ``user``'s settings (as --configfile / --config give them)."""
+    with pytest.raises(ConfigError) as info:
+        resolve(deep_merge(with_scale(raw, scale), user), schema, user=user)
+    return str(info.value)
+
+
+def two_stages(**first):
+    return {"toy": {"models": {"mlasdi": {"stages": [{"iterations": 40, **first},
+                                                     {"iterations": 40}]}}}}
+
+
+SCHEMA_CASES = {
+    # JSON Schema Draft 2020-12 counts 40.0 as an integer; torch's optimizer loop did not
+    "integer-valued float (iterations: 40.0)": (
+        two_stages(iterations=40.0),
+        ["'toy.models.mlasdi.stages[0].iterations' = 40.0 is invalid", "type integer",
+         "40.0 is a float"]),
+    # --config seed=1e3 arrives as 1000.0 and crashed numpy while building the DAG
+    "integer-valued float (--config seed=1e3)": (
+        {"seed": 1e3}, ["'seed' = 1000.0 is invalid", "type integer"]),
+    "integer-valued float in a list": (
+        {"rd": {"fom": {"grids": [64.0]}}}, ["'rd.fom.grids[0]' = 64.0", "type integer"]),
+    "nan (beta1: .nan)": ({"lasdi": {"beta1": NAN}}, ["'lasdi.beta1' = nan is invalid",
+                                                      "finite"]),
+    "nan (lr: .nan)": ({"lasdi": {"stage": {"lr": NAN}}}, ["'lasdi.stage.lr' = nan", "finite"]),
+    "nan (a stage's own lr)": (two_stages(lr=NAN),
+                               ["'toy.models.mlasdi.stages[0].lr' = nan", "finite"]),
+    "inf in a parameter list (A: [1, .inf])": (
+        {"toy": {"fom": {"train": {"A": [1, INF]}}}}, ["'toy.fom.train.A[1]' = inf", "finite"]),
+    "inf (t_end: .inf)": ({"toy": {"fom": {"t_end": INF}}}, ["'toy.fom.t_end' = inf", "finite"]),
+    "-inf (x_min: -.inf)": ({"toy": {"fom": {"x_min": -INF}}}, ["'toy.fom.x_min' = -inf"]),
+    "inf (rollout cap)": ({"rd": {"hybrid": {"rollout": {"cap": INF}}}},
+                          ["'rd.hybrid.rollout.cap' = inf", "finite"]),
+    "seed out of numpy's range (seed: 1.0e+20)": (
+        {"seed": 1e20}, ["'seed' = 1e+20 is invalid", "type integer", "2**32"]),
+    "seed out of numpy's range (2**32)": (
+        {"seed": 2**32}, ["'seed' = 4294967296 is invalid", "<= 2147483647"]),
+    "empty hidden widths (hidden: [])": (
+        {"toy": {"models": {"mlasdi": {"hidden": []}}}},
+        ["'toy.models.mlasdi.hidden' = [] is invalid", "at least 1"]),
+    "no experiments (experiments: [])": ({"experiments": []},
+                                         ["'experiments' = [] is invalid", "at least 1"]),
+    "repeated training parameter": ({"toy": {"fom": {"train": {"A": [1.0, 1.0]}}}},
+                                    ["'toy.fom.train.A' = [1.0, 1.0]", "without repeated"]),
+    "repeated viscosity": ({"wake": {"fom": {"test": {"nu": [0.0004, 0.0004]}}}},
+                           ["'wake.fom.test.nu'", "without repeated"]),
+    "repeated gamma": ({"rd": {"fom": {"gammas": [0.1, 0.1]}}},
+                       ["'rd.fom.gammas' = [0.1, 0.1]", "without repeated"]),
+    "repeated Reynolds number": ({"channel": {"fom": {"reynolds": [100, 100.0]}}},
+                                 ["'channel.fom.reynolds'", "without repeated"]),
+    "repeated grid": ({"channel": {"fom": {"grids": [[16, 4], [16, 4]]}}},
+                      ["'channel.fom.grids'", "without repeated"]),
+    "repeated penalty": ({"linear": {"theory": {"lambdas": [1.0, 1.0]}}},
+                         ["'linear.theory.lambdas'", "without repeated"]),
+    "empty range (T: [1.0, 1.0])": ({"vlasov": {"fom": {"T": [1.0, 1.0]}}},
+                                    ["'vlasov.fom.T' = [1.0, 1.0]", "strictly increasing"]),
+    "reversed range (k: [1.2, 1.0])": ({"vlasov": {"fom": {"k": [1.2, 1.0]}}},
+                                       ["'vlasov.fom.k' = [1.2, 1.0]", "strictly increasing"]),
+    "range outside the Vlasov domain": ({"vlasov": {"fom": {"T": [0.8, 1.0]}}},
+                                        ["'vlasov.fom.T[0]' = 0.8", ">= 0.9"]),
+    # --config 'rd={hybrid: {splits: 3}}': Snakemake reads nested values as text
+    "number as text (nested --config)": ({"rd": {"hybrid": {"splits": "3"}}},
+                                         ["'rd.hybrid.splits' = '3'", "--configfile"]),
+}
+
+
+@pytest.mark.parametrize("user, expected", SCHEMA_CASES.values(), ids=SCHEMA_CASES.keys())
+def test_bad_value_is_refused_naming_its_key(raw, schema, user, expected):
+    msg = refused(raw, schema, user)
+    assert all(text in msg for text in expected), msg
+
+
+def test_a_mistyped_value_is_named_once(raw, schema):
+    """seed: 1.0e+20 is named for its type, not also for its range."""
+    msg = refused(raw, schema, {"seed": 1e20})
+    assert msg.count("'seed'") == 1, msg
+
+
+def test_values_at_the_limits_are_accepted(raw, schema):
+    user = {"seed": 2**31 - 1, "toy": {"fom": {"x_min": -1, "train": {"A": [1, 1.4]}}},
+            "vlasov": {"fom": {"T": [0.9, 0.91]}}, "rd": {"hybrid": {"test": 9, "splits": 10}}}
+    cfg = resolve(deep_merge(with_scale(raw, "quick"), user), schema, user=user)
+    assert cfg["seed"] == 2**31 - 1 and cfg["rd"]["hybrid"]["splits"] == 10

@@ -387,11 +387,41 @@ def test_a_corrupt_checkpoint_is_discarded_and_the_rule_completes(tmp_path):
     assert (seg / "model.pt").is_file() and not (seg / "model.ckpt").exists()
 
 
-def test_bad_config_stops_before_any_job(tmp_path):
-    proc = snakemake(tmp_path, "-n", "all", config=["device=gpu"], check=False)
+# --config settings or a --configfile's text -> what the refusal must name (issue 19)
+BAD_CONFIGS = {
+    "enum": (["device=gpu"], None, ["config key 'device' = 'gpu' is invalid", "'cuda'"]),
+    # crashed with a numpy error while building the DAG
+    "float seed": (["seed=1e3"], None, ["config key 'seed' = 1000.0 is invalid", "integer"]),
+    # ran jobs that tripped on them (or, for experiments: [], built nothing and exited 0)
+    "types": ([], """experiments: []
+lasdi: {beta1: .nan}
+toy:
+  fom: {t_end: .inf, train: {A: [1, .inf]}}
+  models:
+    gplasdi: {hidden: []}
+    mlasdi: {stages: [{iterations: 40.0}, {iterations: 40, lr: .nan}]}
+""", ["'experiments' = []", "'lasdi.beta1' = nan", "'toy.fom.t_end' = inf",
+      "'toy.fom.train.A[1]' = inf", "'toy.models.gplasdi.hidden' = []",
+      "'toy.models.mlasdi.stages[0].iterations' = 40.0",
+      "'toy.models.mlasdi.stages[1].lr' = nan"]),
+    "empty models": ([], "toy: {models: {}}\n", ["'toy.models' = {} is invalid"]),
+    "cross-key": ([], "rd: {hybrid: {test: 2}}\ntoy: {fom: {x_min: 3.0, x_max: 3.0}}\n",
+                  ["'rd.hybrid.test' = 2 is invalid", "rd.fom.trajectories = 2",
+                   "'toy.fom.x_max' = 3.0 is invalid"]),
+}
+
+
+@pytest.mark.parametrize("config, text, expected", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
+def test_bad_config_stops_before_any_job(tmp_path, config, text, expected):
+    args = ["-n", "all"]
+    if text is not None:
+        (tmp_path / "bad.yaml").write_text(text)
+        args += ["--configfile", str(tmp_path / "bad.yaml")]
+    proc = snakemake(tmp_path, *args, config=config, check=False)
     assert proc.returncode != 0
-    text = proc.stdout + proc.stderr
-    assert "config key 'device' = 'gpu' is invalid" in text and "'cuda'" in text, text[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "invalid configuration" in out and "Job stats" not in out, out[-3000:]
+    assert all(e in out for e in expected), out[-3000:]
     assert not (tmp_path / "results").exists()
 
 
