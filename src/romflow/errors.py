@@ -19,7 +19,17 @@ class ConfigError(RomflowError, ValueError):
 
 
 class DataError(RomflowError, ValueError):
-    """A NetCDF or model file is missing, truncated, foreign or inconsistent."""
+    """A NetCDF or model file is missing, truncated, foreign or inconsistent.
+
+    ``path`` is the file at fault when there is one, ``rule`` the workflow rule
+    that wrote it when the file still says so (``romflow.io.RULE_ATTR``): the
+    workflow names the rerun that remakes it (``romflow.workflow``).
+    """
+
+    def __init__(self, message, *, path=None, rule=None):
+        super().__init__(message)
+        self.path = None if path is None else str(path)
+        self.rule = rule
 
 
 class NotFittedError(RomflowError, RuntimeError):

@@ -5,10 +5,18 @@ named dimensions, coordinates with units, data variables with ``units`` and
 ``long_name``, and global attributes saying which problem, equation, solver,
 scheme and configuration made it.  This module is the only place that knows
 the names; rules and package code import the constants below.
+
+A file written inside :func:`written_by` (every rule script is, through
+:func:`romflow.workflow.rule_context`) records the rule that made it: attribute
+``romflow_rule`` of a NetCDF file, key ``romflow_rule`` of a model state.  A file
+that cannot be read or fails its contract raises a :class:`DataError` that
+carries the file and, where the file still says so, that rule.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import hashlib
 import json
@@ -22,8 +30,9 @@ from romflow.errors import DataError
 
 __all__ = [
     "PARAM", "TIME", "LATENT", "STAGE", "SAMPLE", "TERM", "ITERATION",
-    "SPLIT", "TRAJECTORY", "STEP", "KINDS", "REQUIRED_ATTRS",
+    "SPLIT", "TRAJECTORY", "STEP", "KINDS", "REQUIRED_ATTRS", "RULE_ATTR",
     "config_digest", "lineage", "upstream_digest", "now", "provenance", "variable",
+    "written_by",
     "validate", "write_dataset", "open_dataset",
     "save_model", "load_model", "atomic_path", "parameter_names", "parameter_values",
 ]
@@ -66,6 +75,21 @@ REQUIRED_ATTRS = ("romflow_version", "kind", "problem", "equation", "solver", "s
 #: A data variable with this attribute may hold non-finite values; the
 #: attribute says what they mean (e.g. "after blowup_step").
 NONFINITE_ATTR = "nonfinite_means"
+
+#: Attribute (NetCDF) and key (model state) naming the workflow rule that wrote a file.
+RULE_ATTR = "romflow_rule"
+
+_WRITER: contextvars.ContextVar[str | None] = contextvars.ContextVar(RULE_ATTR, default=None)
+
+
+@contextlib.contextmanager
+def written_by(rule: str):
+    """Within the block, every file written here records ``rule`` as its maker."""
+    token = _WRITER.set(rule)
+    try:
+        yield
+    finally:
+        _WRITER.reset(token)
 
 
 def config_digest(section) -> str:
@@ -142,34 +166,34 @@ def validate(ds: xr.Dataset, kind: str, path=None) -> xr.Dataset:
     such values mean.
     """
     where = _where(path)
+
+    def fail(message):
+        raise DataError(f"{where}: {message}", path=path, rule=ds.attrs.get(RULE_ATTR))
+
     if kind not in KINDS:
-        raise DataError(f"{where}: unknown file kind {kind!r}; allowed: {sorted(KINDS)}")
+        fail(f"unknown file kind {kind!r}; allowed: {sorted(KINDS)}")
     missing = [a for a in REQUIRED_ATTRS if a not in ds.attrs]
     if missing:
-        raise DataError(f"{where}: not a romflow file: global attributes {missing} are "
-                        f"missing (a romflow '{kind}' file carries {list(REQUIRED_ATTRS)})")
+        fail(f"not a romflow file: global attributes {missing} are missing (a romflow "
+             f"'{kind}' file carries {list(REQUIRED_ATTRS)})")
     if ds.attrs["kind"] != kind:
-        raise DataError(f"{where}: holds a '{ds.attrs['kind']}' file where a '{kind}' "
-                        f"file is expected")
+        fail(f"holds a '{ds.attrs['kind']}' file where a '{kind}' file is expected")
     for name, dims in KINDS[kind].items():
         if name not in ds.variables:
-            raise DataError(f"{where}: variable {name!r} is missing; a '{kind}' file needs "
-                            f"{sorted(KINDS[kind])}")
+            fail(f"variable {name!r} is missing; a '{kind}' file needs {sorted(KINDS[kind])}")
         have = ds[name].dims[: len(dims)]
         if have != dims:
-            raise DataError(f"{where}: variable {name!r} has dims {ds[name].dims}; "
-                            f"expected leading dims {dims}")
+            fail(f"variable {name!r} has dims {ds[name].dims}; expected leading dims {dims}")
     for name, var in ds.data_vars.items():
         for attr in ("units", "long_name"):
             if attr not in var.attrs:
-                raise DataError(f"{where}: variable {name!r} has no {attr!r} attribute")
+                fail(f"variable {name!r} has no {attr!r} attribute")
         if np.issubdtype(var.dtype, np.floating) and NONFINITE_ATTR not in var.attrs:
             bad = ~np.isfinite(var.values)
             if bad.any():
                 first = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise DataError(f"{where}: variable {name!r} holds {int(bad.sum())} "
-                                f"non-finite values (first at index {first} of dims "
-                                f"{var.dims})")
+                fail(f"variable {name!r} holds {int(bad.sum())} non-finite values (first "
+                     f"at index {first} of dims {var.dims})")
     return ds
 
 
@@ -191,9 +215,12 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 
 def write_dataset(ds: xr.Dataset, path, kind: str) -> Path:
-    """Validate ``ds`` and write it to ``path`` atomically (temp name, then rename)."""
+    """Validate ``ds`` and write it to ``path`` atomically (temp name, then rename);
+    inside :func:`written_by` the file also carries the attribute ``RULE_ATTR``."""
     path = Path(path)
     validate(ds, kind, path)
+    if _WRITER.get() is not None:
+        ds = ds.assign_attrs({RULE_ATTR: _WRITER.get()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(path)
     try:
@@ -209,21 +236,25 @@ def open_dataset(path, kind: str) -> xr.Dataset:
     """Read, fully load and validate a file of ``kind``; ``DataError`` names the file."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found (expected a romflow '{kind}' file)")
+        raise DataError(f"{path}: file not found (expected a romflow '{kind}' file)",
+                        path=path)
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as exc:  # netCDF4 raises OSError, RuntimeError or ValueError
         raise DataError(f"{path}: cannot be read as NetCDF (truncated, or not a NetCDF "
-                        f"file): {exc}") from exc
+                        f"file): {exc}", path=path) from exc
     return validate(ds, kind, path)
 
 
 def save_model(state: dict, path) -> Path:
-    """Write a model state (tensors, numbers, strings, lists, dicts) atomically."""
+    """Write a model state (tensors, numbers, strings, lists, dicts) atomically; inside
+    :func:`written_by` the saved state also holds ``RULE_ATTR``."""
     import torch
 
     path = Path(path)
+    if _WRITER.get() is not None:
+        state = {**state, RULE_ATTR: _WRITER.get()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(path)
     try:
@@ -241,12 +272,12 @@ def load_model(path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: model file not found")
+        raise DataError(f"{path}: model file not found", path=path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise DataError(f"{path}: cannot be read as a romflow model file (truncated, or "
-                        f"holds more than tensors and plain data): {exc}") from exc
+                        f"holds more than tensors and plain data): {exc}", path=path) from exc
 
 
 def parameter_names(ds: xr.Dataset) -> list[str]:

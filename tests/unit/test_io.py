@@ -261,3 +261,27 @@ def test_load_model_refuses_pickled_code(tmp_path):
 
 class _Custom:
     pass
+
+
+def test_written_by_records_the_rule(toy_fom, tmp_path):
+    """Inside written_by every file names the rule that made it; outside, none."""
+    with io.written_by("fom"):
+        nc = io.write_dataset(toy_fom, tmp_path / "fom.nc", "fom")
+        pt = io.save_model({"w": torch.zeros(2)}, tmp_path / "m.pt")
+    plain = io.write_dataset(toy_fom, tmp_path / "plain.nc", "fom")
+    assert io.open_dataset(nc, "fom").attrs[io.RULE_ATTR] == "fom"
+    assert io.load_model(pt)[io.RULE_ATTR] == "fom"
+    assert io.RULE_ATTR not in io.open_dataset(plain, "fom").attrs
+    assert io.RULE_ATTR not in toy_fom.attrs                      # the caller's dataset
+
+
+def test_data_error_carries_the_file_and_its_rule(toy_fom, tmp_path):
+    with io.written_by("fom"):
+        nc = io.write_dataset(toy_fom, tmp_path / "fom.nc", "fom")
+    with pytest.raises(DataError) as info:                        # readable: its rule known
+        io.open_dataset(nc, "latent")
+    assert info.value.path == str(nc) and info.value.rule == "fom"
+    _truncate(nc)
+    with pytest.raises(DataError) as info:                        # unreadable: file only
+        io.open_dataset(nc, "fom")
+    assert info.value.path == str(nc) and info.value.rule is None

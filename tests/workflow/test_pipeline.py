@@ -425,9 +425,12 @@ def test_bad_config_stops_before_any_job(tmp_path, config, text, expected):
     assert not (tmp_path / "results").exists()
 
 
-def test_corrupt_input_stops_rule_with_file_name(tmp_path):
+def test_corrupt_input_stops_rule_with_file_name_and_the_way_out(tmp_path):
+    from romflow import io
+
     snakemake(tmp_path, "--cores", "1", "results/toy/fom.nc")
     fom = tmp_path / "results/toy/fom.nc"
+    assert io.open_dataset(fom, "fom").attrs[io.RULE_ATTR] == "fom"   # who made it
     data = fom.read_bytes()
     fom.write_bytes(data[: len(data) // 3])
     seg = segment_dir(tmp_path, "toy", "gplasdi")
@@ -438,6 +441,14 @@ def test_corrupt_input_stops_rule_with_file_name(tmp_path):
         tmp_path / "results/toy/stages") / "train.log").read_text()
     assert "results/toy/fom.nc: cannot be read as NetCDF" in log, log[-2000:]
     assert not (seg / "latent.nc").exists()
+    # Snakemake counts fom.nc as finished: the log (shown with the failure) names the
+    # rerun that remakes it, and that rerun works
+    hint = "adding --forcerun results/toy/fom.nc at the end of your snakemake command"
+    assert hint in log.strip().splitlines()[-1], log[-2000:]
+    assert hint in proc.stdout + proc.stderr
+    snakemake(tmp_path, "--cores", "1", target, "--forcerun", "results/toy/fom.nc")
+    assert io.open_dataset(fom, "fom").sizes[io.PARAM] == 3
+    assert io.open_dataset(tmp_path / target, "latent").attrs[io.RULE_ATTR] == "train_stage1"
 
 
 def test_lint(tmp_path):
