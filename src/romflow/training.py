@@ -145,7 +145,7 @@ class TrainingLoop:
         self.optimizer.step()
 
     def _terms_text(self, parts) -> str:
-        values = [float(p) for p in parts]
+        values = [float(torch.as_tensor(p).detach()) for p in parts]
         names = self.terms if len(values) == len(self.terms) else self.terms[: len(values)]
         return ", ".join(f"{t}={v:.4g}" for t, v in zip(names, values))
 
