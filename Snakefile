@@ -24,6 +24,7 @@ configfile: ROOT / "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/fom.smk"
+include: "workflow/rules/lasdi_inputs.smk"
 include: "workflow/rules/lasdi.smk"
 include: "workflow/rules/hybrid.smk"
 include: "workflow/rules/report.smk"
