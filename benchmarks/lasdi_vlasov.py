@@ -36,16 +36,6 @@ from romflow.model_specs import StageSpec, model_specs
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def grid(fom_cfg, points=None):
-    """(T, k) of the parameter grid, x-major, and the training mask."""
-    n = points or fom_cfg["points"]
-    T = np.linspace(*fom_cfg["T"], n)
-    k = np.linspace(*fom_cfg["k"], n)
-    TT, KK = (a.ravel() for a in np.meshgrid(T, k, indexing="ij"))
-    on = np.arange(n) % fom_cfg["train_every"] == 0
-    return TT, KK, np.outer(on, on).ravel()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hidden", type=int, nargs="+", default=[500])
@@ -62,7 +52,8 @@ def main():
     raw = {**load_yaml(ROOT / "config.yaml"), "scale": args.scale}
     cfg = resolve(raw, load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
     f = cfg["vlasov"]["fom"]
-    TT, KK, train = grid(f)
+    TT, KK, split = vlasov.parameter_grid(f["T"], f["k"], f["points"], f["train_every"])
+    train = split == "train"
     solve = dict(nx=f["nx"], nv=f["nv"], t_end=f["t_end"], dt=f["dt"],
                  save_every=f["save_every"], weno=f["weno"], device=device)
     batched, fom = best_of(lambda: vlasov.solve(TT[train], KK[train], **solve), args.repeats)

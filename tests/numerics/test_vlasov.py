@@ -219,3 +219,15 @@ def test_compiled_step_equals_eager_step():
     _, fused, _ = vlasov.integrate(f0, grid.x_length, grid.v_max, compile=True, **run)
     rel = float((eager - fused).abs().max() / eager.abs().max())
     assert rel < 1e-12, f"compiled vs eager: expected < 1e-12, measured {rel:.2e}"
+
+
+def test_parameter_grid_is_the_papers_plane():
+    """mLaSDI paper, section 4.3: (T, k) in [0.9, 1.1] x [1.0, 1.2] at spacing 0.01 gives
+    441 points; the 5 x 5 uniform training grid is every 5th point in each direction."""
+    T, k, split = vlasov.parameter_grid([0.9, 1.1], [1.0, 1.2], 21, 5)
+    assert T.shape == k.shape == split.shape == (441,)
+    np.testing.assert_allclose(np.unique(T), 0.9 + 0.01 * np.arange(21), atol=1e-12)
+    train = split == "train"
+    assert train.sum() == 25
+    np.testing.assert_allclose(np.unique(T[train]), [0.9, 0.95, 1.0, 1.05, 1.1], atol=1e-12)
+    np.testing.assert_allclose(np.unique(k[train]), [1.0, 1.05, 1.1, 1.15, 1.2], atol=1e-12)

@@ -40,9 +40,10 @@ from romflow.device import resolve_device
 from romflow.errors import ConfigError
 from romflow.fom import weno as _weno
 
-__all__ = ["EQUATION", "X_LENGTH", "V_MAX", "T_RANGE", "K_RANGE", "CFL_LIMIT",
-           "AUTO_COMPILE_WORK", "PhaseGrid", "two_stream", "poisson", "acceleration", "rhs",
-           "rk4_step", "field_bound", "cfl_number", "integrate", "solve"]
+__all__ = ["parameter_grid", "EQUATION", "X_LENGTH", "V_MAX", "T_RANGE", "K_RANGE",
+           "CFL_LIMIT", "AUTO_COMPILE_WORK", "PhaseGrid", "two_stream", "poisson",
+           "acceleration", "rhs", "rk4_step", "field_bound", "cfl_number", "integrate",
+           "solve"]
 
 VERIFIED_BY = ("tests/numerics/test_weno.py: WENO5 order 5 (JS and YC); tests/numerics/"
                "test_vlasov.py: FFT Poisson vs analytic, mass conservation, linear Landau "
@@ -356,6 +357,23 @@ def _parameters(T, k, split):
         raise ConfigError(f"vlasov split = {split.tolist()} is invalid; allowed: one of "
                           f"'train'/'test' per parameter point ({len(T)} points)")
     return T, k, split
+
+
+def parameter_grid(T_range, k_range, points: int, train_every: int):
+    """The (T, k) plane of section 4.3: ``points`` x ``points`` values over ``T_range`` x
+    ``k_range`` (T-major), training on every ``train_every``-th point in each direction
+    (21 x 21 with train_every = 5: the paper's 441 points and 5 x 5 training grid).
+
+    Returns ``(T, k, split)``, each ``(points**2,)``.
+    """
+    points = _positive("points", points, int)
+    train_every = _positive("train_every", train_every, int)
+    T = np.linspace(*map(float, T_range), points)
+    k = np.linspace(*map(float, k_range), points)
+    TT, KK = (a.ravel() for a in np.meshgrid(T, k, indexing="ij"))
+    on = np.arange(points) % train_every == 0
+    split = np.where(np.outer(on, on).ravel(), "train", "test")
+    return TT, KK, split
 
 
 def solve(T, k, *, nx=64, nv=64, t_end=5.0, dt=0.005, save_every=4, weno="yc",
