@@ -263,3 +263,19 @@ def test_fit_stage_argument_errors(stage1_fit):
     bad["z_sindy"].values[0, 5:] = np.nan
     with pytest.raises(ValueError, match="stage 2: the stage-1 SINDy trajectories blow up"):
         train.fit_stage(2, fom, bad, [state], spec.stage(2), log=quiet)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_stages_train_on_cuda_like_on_the_cpu(toy_fom, make_spec):
+    """The same stage-1 and stage-2 fits on a GPU (TF32 off) agree with the CPU's to
+    float32 round-off amplified by 20 Adam steps."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    spec = make_spec((20, 20))
+    cpu = train.fit_stage1(toy_fom, spec, log=quiet)
+    gpu = train.fit_stage1(toy_fom, spec, device="cuda", log=quiet)
+    np.testing.assert_allclose(gpu[2]["z"].values, cpu[2]["z"].values, rtol=1e-3, atol=1e-4)
+    s_cpu = train.fit_stage(2, toy_fom, cpu[2], [cpu[0]], spec.stage(2), log=quiet)
+    s_gpu = train.fit_stage(2, toy_fom, gpu[2], [gpu[0]], spec.stage(2), device="cuda",
+                            log=quiet)
+    np.testing.assert_allclose(s_gpu[2]["train_rel_error"].values,
+                               s_cpu[2]["train_rel_error"].values, rtol=1e-2)
