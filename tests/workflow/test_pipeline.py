@@ -294,7 +294,7 @@ def test_stage2_edit_reruns_stage2_and_downstream_only(workdir, tmp_path):
     assert planned_jobs(dry) == {"train_stage": 3, "rollout": 3, "report_toy": 1, "all": 1}, \
         dry[-3000:]
     stage1 = segment_dir(workdir, "toy", "mlasdi")
-    coefficients = workdir / "results/toy/mlasdi/coefficients.nc"
+    coefficients = stage1 / "coefficients.nc"
     before = {f: f.stat().st_mtime_ns for f in (stage1 / "model.pt", stage1 / "latent.nc",
                                                  coefficients)}
     snakemake(workdir, "--cores", "2", "all", "--configfile", str(edit))

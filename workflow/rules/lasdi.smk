@@ -61,16 +61,16 @@ rule train_stage:
 rule gp:
     input:
         fom=f"{RESULTS}/{{problem}}/fom.nc",
-        latent=model_latent,
+        latent=f"{RESULTS}/{{problem}}/stages/{{chain}}/it{{iters}}/latent.nc",
     output:
-        coefficients=f"{RESULTS}/{{problem}}/{{model}}/coefficients.nc",
+        coefficients=f"{RESULTS}/{{problem}}/stages/{{chain}}/it{{iters}}/coefficients.nc",
     params:
         gp=CFG["lasdi"]["gp"],
         seed=CFG["seed"],
     log:
-        f"{LOGS}/{{problem}}/{{model}}/gp.log",
+        f"{LOGS}/{{problem}}/stages/{{chain}}/it{{iters}}/gp.log",
     benchmark:
-        f"{BENCH}/{{problem}}/{{model}}/gp.tsv"
+        f"{BENCH}/{{problem}}/stages/{{chain}}/it{{iters}}/gp.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -84,7 +84,7 @@ rule gp:
 rule rollout:
     input:
         fom=f"{RESULTS}/{{problem}}/fom.nc",
-        coefficients=f"{RESULTS}/{{problem}}/{{model}}/coefficients.nc",
+        coefficients=lambda wc: model_stage1_file(wc, "coefficients.nc"),
         models=model_stage_files,
     output:
         prediction=f"{RESULTS}/{{problem}}/{{model}}/prediction.nc",

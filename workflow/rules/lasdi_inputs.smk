@@ -9,7 +9,8 @@
 #                                                        latent.nc, loss.nc
 #   results/<problem>/stages/<chain1>/it<N1>/<chain2>/it<N2>/   stage 2: model.pt,
 #                                                        state.pt, residual.nc, loss.nc
-#   results/<problem>/<model>/coefficients.nc, prediction.nc, errors.nc
+#   results/<problem>/stages/<chain1>/it<N1>/coefficients.nc    GP of the stage-1 Xi
+#   results/<problem>/<model>/prediction.nc, errors.nc
 
 import functools
 from types import SimpleNamespace
@@ -90,8 +91,9 @@ def model_stage_files(wc, name="model.pt"):
     return [segment_file(wc.problem, s, name) for s in model_segments(wc.problem, wc.model)]
 
 
-def model_latent(wc):
-    return segment_file(wc.problem, model_segments(wc.problem, wc.model)[0], "latent.nc")
+def model_stage1_file(wc, name):
+    """A file of the stage-1 segment of model {model} (latent.nc, coefficients.nc)."""
+    return segment_file(wc.problem, model_segments(wc.problem, wc.model)[0], name)
 
 
 def per_model(name):
