@@ -38,6 +38,7 @@ class StageSpec:
     lr: float
     kappa: float = 1.0          # stage >= 2: sin(kappa (W z + b)), appendix A
     train_kappa: bool = True    # appendix A: trainable (init kappa) or fixed
+    sine_init: str = "paper"    # W ~ N(0, 1/(n_in + n_out)) (appendix A) | xavier_normal
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class ModelSpec:
                    "derivative": self.derivative, "init": self.init, "keep": self.keep,
                    "lr": s.lr}
         else:
-            own = {"lr": s.lr, "kappa": s.kappa, "train_kappa": s.train_kappa}
+            own = {"lr": s.lr, "kappa": s.kappa, "train_kappa": s.train_kappa,
+                   "sine_init": s.sine_init}
         return own
 
 

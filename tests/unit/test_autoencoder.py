@@ -77,21 +77,23 @@ def test_sine_decoder_layout():
         torch.testing.assert_close(dec(z), expected)
 
 
-def test_sine_layer_initialisation():
-    """Xavier normal (gain 1): std = sqrt(2 / (n_in + n_out)); b = 0; kappa = argument."""
+@pytest.mark.parametrize("init, variance", [("paper", 1.0), ("xavier_normal", 2.0)])
+def test_sine_layer_initialisation(init, variance):
+    """Appendix A: W ~ N(0, sqrt(1 / (n_in + n_out))) as the paper writes it, or PyTorch's
+    Xavier normal (gain 1) with std sqrt(2 / (n_in + n_out)); b = 0; kappa = argument."""
     torch.manual_seed(3)
     n_in, n_out = 300, 500
-    dec = SineDecoder(n_in=10, hidden=[n_out], latent=n_in, kappa=2.5)
+    dec = SineDecoder(n_in=10, hidden=[n_out], latent=n_in, kappa=2.5, init=init)
     layer = dec.first
     assert torch.count_nonzero(layer.linear.bias) == 0
     assert isinstance(layer.kappa, nn.Parameter) and layer.kappa.requires_grad
     assert float(layer.kappa.detach()) == 2.5
     assert any(p is layer.kappa for p in dec.parameters())
-    expected = math.sqrt(2.0 / (n_in + n_out))
+    expected = math.sqrt(variance / (n_in + n_out))
     measured = float(layer.linear.weight.detach().std())
     # 150 000 samples: the sample std is within 1 % of the true std
     assert measured == pytest.approx(expected, rel=0.01), (
-        f"weight std {measured:.5f}, Xavier normal {expected:.5f}")
+        f"weight std {measured:.5f}, expected ({init}) {expected:.5f}")
     # zero mean: the sample mean has std expected / sqrt(150 000) ~ expected / 387
     assert abs(float(layer.linear.weight.detach().mean())) < 0.02 * expected
 

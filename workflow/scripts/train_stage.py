@@ -12,7 +12,7 @@ with rule_context(snakemake) as ctx:
     latent = io.open_dataset(inp.latent, "latent")
     previous = [io.load_model(p) for p in inp.previous]
     stage = StageSpec(iterations=seg["iterations"], lr=s["lr"], kappa=s["kappa"],
-                      train_kappa=s["train_kappa"])
+                      train_kappa=s["train_kappa"], sine_init=s["sine_init"])
     resume = io.load_model(inp.resume[0]) if inp.resume else None
     model, state, residual, loss = fit_stage(
         len(previous) + 1, fom, latent, previous, stage, resume=resume, device=ctx.device,

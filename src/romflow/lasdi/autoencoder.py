@@ -14,7 +14,7 @@ from torch import nn
 
 from romflow.errors import ConfigError, DataError
 
-__all__ = ["INITS", "mlp", "Autoencoder", "SineDecoder", "ARCHITECTURES", "build"]
+__all__ = ["INITS", "SINE_INITS", "mlp", "Autoencoder", "SineDecoder", "ARCHITECTURES", "build"]
 
 #: Weight initialisations of the stage-1 autoencoder: ``xavier_uniform`` (GPLaSDI's
 #: ``latent_space.py``; biases keep PyTorch's default) or ``torch`` (PyTorch's default,
@@ -71,14 +71,25 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(u))
 
 
-class SineLayer(nn.Module):
-    """sin(kappa (W z + b)), W Xavier-normal (gain 1), b = 0 (appendix A); kappa a
-    trained parameter, or a fixed buffer with ``train_kappa=False`` (Fig. A.10)."""
+#: First-layer initialisations of the sine decoders: ``paper``, W ~ N(0, sigma) with
+#: sigma = sqrt(1 / (n_in + n_out)) as appendix A writes it; ``xavier_normal``, PyTorch's
+#: Xavier normal, sigma = sqrt(2 / (n_in + n_out)).
+SINE_INITS = ("paper", "xavier_normal")
 
-    def __init__(self, n_in: int, n_out: int, kappa: float = 1.0, train_kappa: bool = True):
+
+class SineLayer(nn.Module):
+    """sin(kappa (W z + b)), W normal (``init``, :data:`SINE_INITS`), b = 0 (appendix A);
+    kappa a trained parameter, or a fixed buffer with ``train_kappa=False`` (Fig. A.10)."""
+
+    def __init__(self, n_in: int, n_out: int, kappa: float = 1.0, train_kappa: bool = True,
+                 init: str = "paper"):
         super().__init__()
+        if init not in SINE_INITS:
+            raise ConfigError(f"sine_init {init!r} is invalid; allowed: one of "
+                              f"{list(SINE_INITS)}")
         self.linear = nn.Linear(n_in, n_out)
-        nn.init.xavier_normal_(self.linear.weight)
+        nn.init.xavier_normal_(self.linear.weight, gain=1.0 if init == "xavier_normal"
+                               else 2 ** -0.5)
         nn.init.zeros_(self.linear.bias)
         value = torch.tensor(float(kappa))
         if train_kappa:
@@ -98,10 +109,10 @@ class SineDecoder(nn.Module):
     """
 
     def __init__(self, n_in: int, hidden, latent: int, kappa: float = 1.0,
-                 train_kappa: bool = True):
+                 train_kappa: bool = True, init: str = "paper"):
         super().__init__()
         widths = [int(latent), *map(int, reversed(list(hidden))), int(n_in)]
-        self.first = SineLayer(widths[0], widths[1], kappa, train_kappa)
+        self.first = SineLayer(widths[0], widths[1], kappa, train_kappa, init)
         self.rest = mlp(widths[1:], nn.Tanh)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -185,7 +185,8 @@ def fit_stage(k: int, fom: xr.Dataset, latent: xr.Dataset, previous, stage: Stag
         raise ValueError(f"stage {k} needs the {k - 1} earlier stages, got {len(previous)}")
     if config is None:
         config = {"settings": {"lr": stage.lr, "kappa": stage.kappa,
-                               "train_kappa": stage.train_kappa},
+                               "train_kappa": stage.train_kappa,
+                               "sine_init": stage.sine_init},
                   "iterations": stage.iterations, "seed": seed}
     inputs = (fom, latent, *previous)
     digest = io.upstream_digest(config, *inputs)
@@ -202,7 +203,8 @@ def fit_stage(k: int, fom: xr.Dataset, latent: xr.Dataset, previous, stage: Stag
     target = r / eps_in
     first = previous[0]["kwargs"]
     kwargs = {"n_in": u.shape[-1], "hidden": list(first["hidden"]), "latent": first["latent"],
-              "kappa": stage.kappa, "train_kappa": stage.train_kappa}
+              "kappa": stage.kappa, "train_kappa": stage.train_kappa,
+              "init": stage.sine_init}
     decoder = SineDecoder(**kwargs).to(device)
     loop = TrainingLoop(decoder, torch.optim.Adam(decoder.parameters(), lr=stage.lr), ["mse"],
                         divergence=(monitor or Monitor()).divergence, desc=f"stage {k}",
