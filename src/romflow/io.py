@@ -34,7 +34,8 @@ __all__ = [
     "config_digest", "lineage", "upstream_digest", "now", "provenance", "variable",
     "written_by",
     "validate", "write_dataset", "open_dataset",
-    "save_model", "load_model", "atomic_path", "parameter_names", "parameter_values",
+    "save_model", "load_model", "atomic_path", "write_text", "parameter_names",
+    "parameter_values",
 ]
 
 # Dimension names (ARCHITECTURE.md, data contract).
@@ -202,6 +203,16 @@ def atomic_path(path) -> Path:
     ``<name>.<pid>.tmp``, so two processes writing one file never share it."""
     path = Path(path)
     return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
+def write_text(text: str, path) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _encoding(ds: xr.Dataset) -> dict:

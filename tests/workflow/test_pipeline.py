@@ -7,7 +7,10 @@ config and on a corrupt input, `--lint`, and the SLURM profile's DAG.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -223,6 +226,67 @@ def test_rd_lambda_sweep(workdir):
                                                                          "tr"}
 
 
+def _report_data(text: str, name: str):
+    """The JSON object a Snakemake HTML report holds as ``var <name> = {...}``."""
+    start = re.search(rf"var {name} = (?=\{{)", text)
+    assert start, f"no {name} in the report"
+    return json.JSONDecoder().raw_decode(text, start.end())[0]
+
+
+def test_report_holds_every_figure_and_table(workdir):
+    """`snakemake --report` at scale test: one HTML file holding every figure and every
+    table page that `all` built, filed by paper and experiment, each captioned with the
+    scale and (where the paper has them) the published numbers of paper_numbers.yaml;
+    the table pages set ours beside the paper's; results/README.md maps each file to
+    its rule and config digest."""
+    from romflow import io, paper_numbers
+
+    report = workdir / "results" / "report.html"
+    snakemake(workdir, "--report", str(report),
+              config=["experiments=[toy,wake,vlasov,linear,rd,channel]"])
+    text = report.read_text()
+    results, categories = _report_data(text, "results"), _report_data(text, "categories")
+    res = workdir / "results"
+    expected = {str(f.relative_to(workdir)) for f in res.glob("*/figures/*.png")}
+    expected |= {str(f.relative_to(workdir).with_suffix(".html"))
+                 for f in res.glob("*/tables/*.csv")}
+    # toy Figs. 2-4, A.10, wake Figs. 6-7, Vlasov Figs. 8, 9, B.11, linear Figs. 6-7, rd
+    # Fig. 4 (two) and the λ sweep; 9 tables (channel: no figure or table yet)
+    assert len(expected) == 23 and set(results) == expected | {
+        "results/report/provenance.html"}, sorted(set(results) ^ expected)
+    filed = {path for sub in categories.values() for paths in sub.values() for path in paths}
+    assert filed == set(results)
+    assert set(categories["mLaSDI (Anderson et al.)"]) == {"toy", "wake", "vlasov"}
+    assert set(categories["Hybrid simulation, TR (Zhao & Li)"]) == {"linear", "rd"}
+    for path, entry in results.items():
+        assert "scale <strong>test</strong>" in entry["caption"], (path, entry["caption"])
+        assert entry["labels"]["scale"] == "test" and entry["labels"]["item"], path
+    fig4 = results["results/toy/figures/fig4_errors.png"]["caption"]
+    for model, entry in paper_numbers.lookup("mlasdi", "table1", "toy").items():
+        lo, hi = entry["rel_error_percent"]
+        assert f"{model} ({entry['architecture']}" in fig4 and f"{lo:g}\u2013{hi:g} %" in fig4
+    vlasov = paper_numbers.lookup("mlasdi", "vlasov")
+    fig8 = results["results/vlasov/figures/fig8_error_plane.png"]["caption"]
+    assert "{}\u2013{} %".format(*vlasov["fig8"]["stage1_rel_error_percent"]) in fig8, fig8
+    fig9 = results["results/vlasov/figures/fig9_sweep.png"]["caption"]
+    assert f"{vlasov['fig9_median_reduction']['max']}\u00d7" in fig9, fig9
+    rd = paper_numbers.lookup("hybrid", "table1")
+    shift = results["results/rd/figures/fig4_error_shift.png"]["caption"]
+    assert "OLS " + " / ".join(map(str, rd["n64"]["ols"])) in shift, shift
+    page = base64.b64decode(results["results/toy/tables/errors.html"]["data_uri"].split(
+        ",", 1)[1]).decode()
+    assert "Ours beside the paper&#x27;s" in page or "Ours beside the paper's" in page
+    assert "0.1\u20133" in page and "600-200-20-10" in page
+    page = base64.b64decode(results["results/rd/tables/table1.html"]["data_uri"].split(
+        ",", 1)[1]).decode()
+    assert "paper (step 1000)" in page
+    readme = (res / "README.md").read_text()
+    digest = io.open_dataset(res / "toy/fom.nc", "fom").attrs["config_digest"]
+    assert f"| fom.nc | fom | {digest} |" in readme, readme[:2000]
+    assert "| fig4_errors.png | report_toy |" in readme and "(of its inputs)" in readme
+    assert "| errors.html | table_html |" in readme
+
+
 def test_channel_rollouts_run_through_the_rd_rules(workdir):
     """The channel follows with its pairs and resolved step only: the manifold,
     closure and rollout rules that serve rd build its learned-pressure rollouts."""
@@ -248,7 +312,7 @@ def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):
     jobs = planned_jobs(dry)
     # the λ sweep's tr_lam1 has its own λ: it stays
     assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "rd_lambda_sweep": 1,
-                    "all": 1}, dry[-3000:]
+                    "table_html": 2, "provenance": 1, "all": 1}, dry[-3000:]
 
 
 def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
@@ -259,13 +323,15 @@ def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
     # split 1 is new for each of the 2 cases x (4 estimators + the sweep's tr_lam1)
     assert planned_jobs(dry) == {"closure": 10, "hybrid_rollout": 10, "rd_report": 1,
-                                 "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
+                                 "rd_lambda_sweep": 1, "table_html": 2, "provenance": 1,
+                                 "all": 1}, dry[-3000:]
     # a value equal to config.yaml's (every = 1; the test preset has 2) wins too:
     # the autoencoders and every closure of both splits see new settings
     edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2, "every": 1}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
     assert planned_jobs(dry) == {"manifold": 2, "closure": 20, "hybrid_rollout": 20,
-                                 "rd_report": 1, "rd_lambda_sweep": 1, "all": 1}, dry[-3000:]
+                                 "rd_report": 1, "rd_lambda_sweep": 1, "table_html": 2,
+                                 "provenance": 1, "all": 1}, dry[-3000:]
 
 
 def test_restating_the_preset_in_a_configfile_reruns_nothing(workdir, tmp_path):
@@ -291,8 +357,8 @@ def test_stage2_edit_reruns_stage2_and_downstream_only(workdir, tmp_path):
     edit.write_text(yaml.safe_dump({"scales": {"test": {"toy": {"models": {"mlasdi": {
         "stages": stages}}}}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
-    assert planned_jobs(dry) == {"train_stage": 3, "rollout": 3, "report_toy": 1, "all": 1}, \
-        dry[-3000:]
+    assert planned_jobs(dry) == {"train_stage": 3, "rollout": 3, "report_toy": 1,
+                                 "table_html": 2, "provenance": 1, "all": 1}, dry[-3000:]
     stage1 = segment_dir(workdir, "toy", "mlasdi")
     coefficients = stage1 / "coefficients.nc"
     before = {f: f.stat().st_mtime_ns for f in (stage1 / "model.pt", stage1 / "latent.nc",

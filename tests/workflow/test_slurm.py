@@ -123,15 +123,15 @@ def test_workflow_runs_through_the_slurm_profile(cluster, tmp_path):
     out = _snakemake(repo, "--profile", "profiles/slurm", "all", "--config", "scale=test")
     assert "Using profiles profiles/slurm and workflow specific profile" in out, out[:2000]
     jobs = planned_jobs(out)
-    assert jobs["all"] == 1 and jobs["train_stage1"] == 3, jobs
+    assert jobs["all"] == 1 and jobs["train_stage1"] >= 1 and jobs["closure"] >= 1, jobs
     assert f"{sum(jobs.values())} of {sum(jobs.values())} steps (100%) done" in out
     gpu_rules = _check_went_through_sbatch(out, cluster)
     # device: auto asks a GPU for training and the mLaSDI rollout; the node's stand-in
     # GPU let them schedule, and they ran on the CPU
     assert {"train_stage1", "train_stage", "rollout", "manifold", "closure"} <= set(
         gpu_rules), gpu_rules
-    log = (repo / "results/logs/toy/mlasdi/train_stage1.log").read_text()
-    assert "device=cpu" in log, log[:500]
+    logs = sorted((repo / "results/logs/toy/stages").rglob("train.log"))
+    assert logs and all("device=cpu" in f.read_text() for f in logs), logs
 
     res = repo / "results"
     table = pd.read_csv(res / "toy/tables/errors.csv")

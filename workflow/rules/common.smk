@@ -2,6 +2,7 @@
 
 from snakemake.exceptions import WorkflowError
 
+from romflow import paper_numbers
 from romflow.config import differences, load_yaml, resolve
 from romflow.errors import ConfigError
 from romflow.hybrid.closures import ESTIMATORS
@@ -161,3 +162,95 @@ def all_outputs():
         elif problem in HYBRID_PROBLEMS:
             out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
     return out
+
+
+# --- snakemake --report --------------------------------------------------------------
+# Every figure and table is a report() output.  reported(path, caption_key, item) files
+# it under its paper (category) and problem (subcategory), labels it with `item` (e.g.
+# "Fig. 4") and the scale, and captions it with the Jinja/reST template
+# workflow/report/<caption_key>.rst, which reads snakemake.config, snakemake.wildcards
+# and the rule's params, among them `published` (the papers' numbers, from
+# src/romflow/paper_numbers.yaml through published()).  A new figure: wrap its output in
+# reported() and write its template.  A new CSV table under results/<problem>/tables/
+# gets its HTML page (rule table_html) by itself; REPORT_TABLES gives it a title and,
+# where the paper has numbers, a comparison (romflow.report_pages.COMPARISONS).
+
+REPORT = ROOT / "workflow" / "report"
+MLASDI_PAPER = "mLaSDI (Anderson et al.)"
+HYBRID_PAPER = "Hybrid simulation, TR (Zhao & Li)"
+PAPER_OF = {**{p: MLASDI_PAPER for p in LASDI_PROBLEMS},
+            **{p: HYBRID_PAPER for p in HYBRID_PROBLEMS}}
+
+
+def reported(path, caption_key, item, problem="{problem}", category=None):
+    """``path`` marked for the report; ``item`` may be a function of the wildcards,
+    ``problem`` a problem name or the ``{problem}`` wildcard (None: no subcategory)."""
+    if category is None:
+        category = ((lambda wc: PAPER_OF[wc.problem]) if problem == "{problem}"
+                    else PAPER_OF[problem])
+
+    def labels(wc):
+        return {"item": item(wc) if callable(item) else item, "scale": CFG["scale"]}
+
+    return report(path, caption=str(REPORT / f"{caption_key}.rst"), category=category,
+                  subcategory=problem, labels=labels)
+
+
+def published(*keys):
+    """The papers' numbers at ``keys`` of paper_numbers.yaml ({} where they publish
+    none), for a caption template as ``snakemake.params.published``."""
+    return paper_numbers.lookup(*keys, default={})
+
+
+#: Report pages of the tables, by CSV file stem: label, title, and the comparison kind
+#: with the paper's numbers at the paper_numbers.yaml keys ("{problem}": the problem).
+REPORT_TABLES = {
+    "errors": {"item": "Table 1: eq. (25) error", "kind": "lasdi_errors",
+               "published": ("mlasdi", "table1", "{problem}"),
+               "title": "max over time of the relative error, eq. (25), per model, stage "
+                        "count and parameter point"},
+    "kappa": {"item": "Fig. A.10 as a table: error vs κ", "kind": None, "published": None,
+              "title": "appendix A: mean eq. (25) error over the train and the test "
+                       "parameters against the fixed κ of stage 2 (the paper: smallest "
+                       "near κ = 1)"},
+    "sweep": {"item": "Fig. 9 as a table: sweep summary", "kind": None, "published": None,
+              "title": "per model and stage count, eq. (25) over the test and over all "
+                       "parameters (max, mean, min, median), the Table 2 and appendix B "
+                       "sweeps"},
+    "fig9_reduction": {"item": "section 4.3: reduction factors", "kind": None,
+                       "published": None,
+                       "title": "GPLaSDI / mLaSDI ratios of eq. (25) statistics at equal "
+                                "iterations; the last row, their median over the pairs, "
+                                "holds the paper's 2.54 / 3.24 / 5.91 beside ours"},
+    "terminal_error": {"item": "Fig. 7 as a table: terminal error", "kind": None,
+                       "published": None,
+                       "title": "terminal trajectory error per estimator and penalty λ "
+                                "(closed forms, Prop. 3.1), over the random draws"},
+    "table1": {"item": "Table 1: error at the last step", "kind": "hybrid_table1",
+               "published": ("hybrid", "table1"),
+               "title": "relative error at the last step per grid, γ and estimator, over "
+                        "the test rollouts of every split"},
+    "lambda_sweep": {"item": "λ sweep as a table", "kind": None, "published": None,
+                     "title": "relative error at the last step of TR over its penalty λ, "
+                              "beside OLS, mOLS and aOLS"},
+}
+
+
+def report_table(wc):
+    """The REPORT_TABLES entry of a {problem}/{table} pair (a plain one where none)."""
+    entry = REPORT_TABLES.get(wc.table, {"item": wc.table, "kind": None, "published": None,
+                                         "title": wc.table.replace("_", " ")})
+    keys = entry["published"]
+    numbers = published(*(k.format(problem=wc.problem) for k in keys)) if keys else {}
+    return {**entry, "published": numbers}
+
+
+def report_tables():
+    """The HTML page of every CSV table that `all` builds."""
+    return [f[: -len(".csv")] + ".html" for f in all_outputs()
+            if f.endswith(".csv") and "/tables/" in f]
+
+
+def report_outputs():
+    """What `all` adds for the report: the tables' pages and the provenance index."""
+    return report_tables() + [f"{RESULTS}/README.md", f"{RESULTS}/report/provenance.html"]

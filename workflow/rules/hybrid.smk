@@ -7,8 +7,10 @@ rule linear_theory:
     output:
         sweep=f"{RESULTS}/linear/sweep.nc",
         table=f"{RESULTS}/linear/tables/terminal_error.csv",
-        fig6=f"{RESULTS}/linear/figures/fig6_error_vs_step.png",
-        fig7=f"{RESULTS}/linear/figures/fig7_terminal_vs_lambda.png",
+        fig6=reported(f"{RESULTS}/linear/figures/fig6_error_vs_step.png", "linear_fig6",
+                      "Fig. 6: error over the steps", problem="linear"),
+        fig7=reported(f"{RESULTS}/linear/figures/fig7_terminal_vs_lambda.png", "linear_fig7",
+                      "Fig. 7: terminal error vs λ", problem="linear"),
     params:
         theory=CFG["linear"]["theory"],
         scale=CFG["scale"],
@@ -113,10 +115,13 @@ rule rd_report:
     output:
         table=f"{RESULTS}/rd/tables/table1.csv",
         latex=f"{RESULTS}/rd/tables/table1.tex",
-        snapshots=f"{RESULTS}/rd/figures/fig4_snapshots.png",
-        curves=f"{RESULTS}/rd/figures/fig4_error_shift.png",
+        snapshots=reported(f"{RESULTS}/rd/figures/fig4_snapshots.png", "rd_fig4_snapshots",
+                           "Fig. 4: snapshots", problem="rd"),
+        curves=reported(f"{RESULTS}/rd/figures/fig4_error_shift.png", "rd_fig4_error_shift",
+                        "Fig. 4: error and shift", problem="rd"),
     params:
         scale=CFG["scale"],
+        published=published("hybrid", "table1"),  # for the figures' captions
         unresolved=CFG["rd"]["fom"]["unresolved"],
     log:
         f"{LOGS}/rd/report.log",
@@ -137,7 +142,8 @@ rule rd_lambda_sweep:
         rollouts=lambda wc: hybrid_rollouts("rd", sweep=True),
     output:
         table=f"{RESULTS}/rd/tables/lambda_sweep.csv",
-        figure=f"{RESULTS}/rd/figures/lambda_sweep.png",
+        figure=reported(f"{RESULTS}/rd/figures/lambda_sweep.png", "rd_lambda_sweep",
+                        "λ sweep: error vs λ", problem="rd"),
     params:
         lams=lambda wc: {"tr": float(CFG["rd"]["hybrid"]["closure"]["lam"]), **sweep_lams("rd")},
         scale=CFG["scale"],

@@ -138,6 +138,27 @@ def lasdi_report_files(problem):
             for name in ("csv", "tex", *LASDI_OUTPUTS[problem])}
 
 
+#: Report label and caption template (workflow/report/<key>.rst) of each mLaSDI figure.
+LASDI_FIGURES = {
+    "fig2": ("Fig. 2: loss, latents", "lasdi_fig2"),
+    "fig3": ("Fig. 3: reconstruction", "lasdi_fig3"),
+    "fig4": ("Fig. 4: error over time", "lasdi_fig4"),
+    "figA10": ("Fig. A.10: error vs κ", "lasdi_figA10"),
+    "fig6": ("Fig. 6: error over time", "lasdi_fig6"),
+    "fig7": ("Fig. 7: snapshot", "lasdi_fig7"),
+    "fig8": ("Fig. 8: error over the (T, k) plane", "lasdi_fig8"),
+    "fig9": ("Fig. 9: mLaSDI vs GPLaSDI", "lasdi_fig9"),
+    "figB11": ("Fig. B.11: linear vs quadratic library", "lasdi_figB11"),
+}
+
+
+def lasdi_report_outputs_reported(problem):
+    """lasdi_report_files with every figure marked for the report."""
+    return {name: reported(path, LASDI_FIGURES[name][1], LASDI_FIGURES[name][0],
+                           problem=problem) if name in LASDI_FIGURES else path
+            for name, path in lasdi_report_files(problem).items()}
+
+
 def lasdi_report_inputs(problem):
     wc = SimpleNamespace(problem=problem)
     return {
@@ -157,5 +178,6 @@ def lasdi_report_params(problem):
     return {"problem": problem, "models": list(specs),
             "stage_counts": [len(s.stages) for s in specs.values()],
             "scale": CFG["scale"], "reduced": "; ".join(REDUCED[problem]),
+            "published": published("mlasdi"),  # for the figures' captions
             "options": {"figure8": CFG[problem].get("figure8", ""),
                         "kappa_sweep": kappa[0] if kappa else None}}
