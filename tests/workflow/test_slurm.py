@@ -152,7 +152,7 @@ def test_workflow_runs_through_the_slurm_profile(cluster, tmp_path):
                    cwd=repo, env=env, check=True)
     (res / "linear/figures/fig6_error_vs_step.png").unlink()
     out = _snakemake(repo, "--profile", "slurm", "all", "--config", "scale=test", env=env)
-    assert "Using profile slurm and workflow specific profile" in out, out[:2000]
+    assert "Using profiles slurm and workflow specific profile" in out, out[:2000]
     assert planned_jobs(out) == {"linear_theory": 1, "table_html": 1, "provenance": 1,
                                  "all": 1}, out[-3000:]
     _check_went_through_sbatch(out, cluster)
