@@ -106,7 +106,7 @@ COMPARISONS = {"lasdi_errors": lasdi_comparison, "hybrid_table1": hybrid_compari
 
 
 def _html_table(table: pd.DataFrame) -> str:
-    return table.to_html(index=False, border=0, na_rep="", escape=True,
+    return table.to_html(index=False, border=0, na_rep="", escape=True, justify="left",
                          float_format=lambda x: f"{x:.4g}")
 
 
@@ -127,7 +127,7 @@ def table_page(table: pd.DataFrame, *, title: str, note: str, kind: str | None =
         else:
             parts.append('<p class="note">The paper publishes no number for this '
                          "table.</p>")
-    shown = "" if len(table) <= max_rows else f", the first {max_rows} (the CSV has all)"
+    shown = "" if len(table) <= max_rows else f"; the first {max_rows} shown, the CSV has all"
     parts += [f"<h2>{html.escape(rows)} ({len(table)}{shown})</h2>",
               _html_table(table.head(max_rows))]
     return "\n".join(parts)

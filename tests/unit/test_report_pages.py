@@ -74,3 +74,25 @@ def test_table_page_and_write_page(tmp_path):
     text = page.read_text()
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert list(page.parent.iterdir()) == [page]   # no temporary file left
+
+
+def test_lasdi_comparison_uses_the_band_over_time_where_the_table_has_it():
+    """Table 1's numbers are bands of the error over time (min to max, eq. (25) is the
+    max): with ``min_rel_error_over_time`` ours is that band over the test parameters."""
+    table = pd.DataFrame([
+        {"model": "gplasdi", "stages": 1, "split": "test", "max_rel_error": 0.2,
+         "min_rel_error_over_time": 0.04},
+        {"model": "gplasdi", "stages": 1, "split": "test", "max_rel_error": 0.3,
+         "min_rel_error_over_time": 0.05},
+        {"model": "gplasdi", "stages": 1, "split": "train", "max_rel_error": 0.1,
+         "min_rel_error_over_time": 0.01}])
+    cmp = report_pages.lasdi_comparison(table, paper_numbers.lookup("mlasdi", "table1",
+                                                                    "toy"))
+    assert cmp.loc[0, "ours, test (%)"] == "4–30" and cmp.loc[0, "ours, train (%)"] == "1–10"
+
+
+def test_table_page_shows_at_most_max_rows():
+    table = pd.DataFrame({"a": range(12)})
+    body = report_pages.table_page(table, title="t", note="n", max_rows=5)
+    assert "Every row (12; the first 5 shown, the CSV has all)" in body
+    assert body.count("<tr") == 1 + 5
