@@ -96,3 +96,19 @@ def test_table_page_shows_at_most_max_rows():
     body = report_pages.table_page(table, title="t", note="n", max_rows=5)
     assert "Every row (12; the first 5 shown, the CSV has all)" in body
     assert body.count("<tr") == 1 + 5
+
+
+def test_reduction_comparison_sets_section_4_3_beside_ours():
+    """Section 4.3 of the mLaSDI paper: 2.54 / 3.24 / 5.91 for the max / mean / min."""
+    table = pd.DataFrame([
+        {"pair": "a vs b", "ratio_test_max": 2.0, "ratio_test_mean": 3.0,
+         "ratio_test_min": 4.0},
+        {"pair": "median", "ratio_test_max": 2.0, "ratio_test_mean": 3.0,
+         "ratio_test_min": float("nan"), "of_medians_test_max": 1.5,
+         "of_medians_test_mean": 2.5, "of_medians_test_min": 3.5}])
+    paper = paper_numbers.lookup("mlasdi", "vlasov", "fig9_median_reduction")
+    cmp = report_pages.reduction_comparison(table, paper).set_index(
+        "statistic over the test parameters")
+    assert list(cmp["paper"]) == ["2.54", "3.24", "5.91"]
+    assert list(cmp["ours: median of the ratios"]) == ["2", "3", ""]
+    assert cmp.loc["min", "ours: ratio of the medians"] == "3.5"

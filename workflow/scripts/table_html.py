@@ -9,7 +9,8 @@ with rule_context(snakemake) as ctx:
     p = snakemake.params
     table = pd.read_csv(snakemake.input.csv)
     title = f"{snakemake.wildcards.problem}: {p.title}"
-    scale = ", ".join(sorted(set(table["scale"].astype(str)))) if "scale" in table else "?"
+    scale = (", ".join(sorted(set(table["scale"].astype(str)))) if "scale" in table
+             else snakemake.config["scale"])
     body = report_pages.table_page(
         table, title=title, kind=p.kind, published=dict(p.published),
         note=f"Scale {scale}; the numbers of {snakemake.input.csv}. The paper's numbers "
