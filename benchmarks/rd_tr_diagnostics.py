@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 
 from romflow import io, tables
-from romflow.hybrid import experiment as ex
+from romflow.hybrid import train as ex
 from romflow.hybrid.closures import tr_coefficients, tr_minimizer
 from romflow.hybrid.manifold import distance, normals
 from romflow.hybrid.simulate import resolved_step, rollout
@@ -46,17 +46,19 @@ def _unit(v):
     return v / v.flatten(1).norm(dim=1).view(-1, *[1] * (v.dim() - 1))
 
 
-def diagnose(run: Path, case_name: str, split_id: int) -> list[dict]:
-    """The rollouts above for one case and split; one row per rollout."""
-    case = run / "results" / "rd" / case_name
+def diagnose(run: Path, case_name: str, split_id: int, protocol: str = "romflow") -> list[dict]:
+    """The rollouts above for one protocol, case and split; one row per rollout."""
+    case = run / "results" / "rd" / protocol / case_name
     split = case / f"split{split_id}"
-    pairs = io.open_dataset(case / "pairs.nc", "pairs")
+    own = case / "pairs.nc"   # protocols with the same FOM read romflow's pairs
+    pairs = io.open_dataset(own if own.is_file() else
+                            run / "results" / "rd" / "romflow" / case_name / "pairs.nc", "pairs")
     test = io.open_dataset(split / "ols" / "rollout.nc", "rollout")[io.TRAJECTORY].values
     t = int(test[0])
     ae = ex.load_manifold(io.load_model(case / "manifold.pt"), pairs)
     step = resolved_step("rd", pairs)
     ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
-    nets = {est.name: ex.load_closure(io.load_model(est / "closure.pt"), pairs)
+    nets = {est.name: ex.load_closure(io.load_model(est / "closure.pt"), pairs).module
             for est in sorted(split.iterdir()) if (est / "closure.pt").is_file()}
     lams = {est: float(io.open_dataset(split / est / "loss.nc", "loss").attrs["lam"])
             for est in nets if est.startswith("tr")}
@@ -115,11 +117,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default=".", help="directory holding the run's results/")
     ap.add_argument("--case", nargs="+", default=["n64_gamma0.05"],
-                    help="one or more cases (results/rd/<case>/), one CSV for all")
+                    help="one or more cases (results/rd/<protocol>/<case>/), one CSV for all")
+    ap.add_argument("--protocol", default="romflow", help="romflow | paper (their pairs)")
     ap.add_argument("--split", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "results/benchmarks/rd_tr_diagnostics.csv"))
     args = ap.parse_args()
-    rows = [row for name in args.case for row in diagnose(Path(args.run), name, args.split)]
+    rows = [row for name in args.case for row in diagnose(Path(args.run), name, args.split,
+                                                           args.protocol)]
     tables.write_csv(pd.DataFrame(rows), args.out)
     print(f"wrote {args.out}")
 

@@ -232,7 +232,34 @@ def resolve(config: dict, schema: dict, user: dict | None = None,
     if template is not None:
         effective = ordered_like(effective, template)
     empty = empty_overrides(preset, base, ("scales", scale)) + empty_overrides(user or {}, config)
-    return validate_config(effective, schema, [_problem_line(p) for p in empty])
+    validate_config(effective, schema, [_problem_line(p) for p in empty])
+    return validate_protocols(effective, schema)
+
+
+def validate_protocols(config: dict, schema: dict) -> dict:
+    """Check every protocol of every section with ``protocol_settings``: each one in
+    ``protocols`` is defined, and the section with a protocol's overrides merged over
+    its ``fom`` and ``hybrid`` passes the schema and the cross-key rules as the
+    section itself does (problems are named under ``<section>.protocol_settings.<name>``)."""
+    lines = []
+    for name, section in config.items():
+        if not (isinstance(section, dict) and isinstance(section.get("protocol_settings"), dict)):
+            continue
+        defined = section["protocol_settings"]
+        for i, proto in enumerate(section.get("protocols", [])):
+            if proto not in defined:
+                lines.append(f"config key '{name}.protocols[{i}]' = {proto!r} is invalid; "
+                             f"allowed: one of {sorted(defined)} (the entries of "
+                             f"{name}.protocol_settings)")
+        for proto, overrides in defined.items():
+            merged = {**config, name: deep_merge(section, dict(overrides or {}))}
+            try:
+                validate_config(merged, schema)
+            except ConfigError as exc:
+                lines.append(f"in protocol '{proto}' ({name}.protocol_settings.{proto} merged "
+                             f"over {name}): {exc}")
+    _refuse(lines)
+    return config
 
 
 def differences(config: dict, reference: dict, prefix: str = "") -> list[str]:

@@ -71,11 +71,17 @@ def hybrid_splits_fit_trajectories(cfg):
     """``hybrid.test`` leaves a training trajectory, and ``hybrid.splits`` are distinct.
 
     Split s tests trajectories ``s*test .. s*test + test - 1`` of one permutation,
-    cyclically (:func:`romflow.hybrid.experiment.split_trajectories`), so there are
+    cyclically (:func:`romflow.hybrid.estimators.split_trajectories`), so there are
     ``trajectories / gcd(trajectories, test)`` distinct splits.
     """
     for name, s in _sections(cfg, "hybrid", "fom"):
         n, test, splits = s["fom"]["trajectories"], s["hybrid"]["test"], s["hybrid"]["splits"]
+        if s["hybrid"].get("evaluate") == "train":
+            if splits != 1:
+                yield Problem((name, "hybrid", "splits"), splits, "1",
+                              f"{name}.hybrid.evaluate = 'train' trains and rolls out on "
+                              "every trajectory: every split would be the same")
+            continue
         if test >= n:
             yield Problem((name, "hybrid", "test"), test,
                           f"1 .. {n - 1} (below {name}.fom.trajectories = {n})",
@@ -119,6 +125,38 @@ def subgrid_skip_needs_correction(cfg):
                     else f"{name} learns no coarse-fine correction")
             yield Problem((name, "hybrid", "closure", "skip"), skip, "'none' here",
                           f"the sub-grid skip needs {name}.fom.unresolved: correction; {what}")
+
+
+def reaction_only_options(cfg):
+    """``resolved_step: explicit_half`` and ``fom.keep_every > 1`` need reaction pairs
+    (a coarse-fine correction is tied to one fine step); ``keep_every`` divides
+    ``fom.steps``."""
+    for name, s in _sections(cfg, "hybrid", "fom"):
+        fom, h = s["fom"], s["hybrid"]
+        unresolved = fom.get("unresolved")
+        if h.get("resolved_step") == "explicit_half" and unresolved != "reaction":
+            yield Problem((name, "hybrid", "resolved_step"), "explicit_half",
+                          "'crank_nicolson' here",
+                          f"the explicit half step needs {name}.fom.unresolved: reaction")
+        keep = fom.get("keep_every", 1)
+        if keep > 1 and unresolved != "reaction":
+            yield Problem((name, "fom", "keep_every"), keep, "1 here",
+                          f"keeping every n-th state needs {name}.fom.unresolved: reaction")
+        elif keep > 1 and fom["steps"] % keep:
+            yield Problem((name, "fom", "keep_every"), keep,
+                          f"a divisor of {name}.fom.steps = {fom['steps']}")
+
+
+def lambda_sweep_has_tr(cfg):
+    """``hybrid.lam_sweep`` copies the estimator entry named ``tr`` at each λ."""
+    for name, s in _sections(cfg, "hybrid"):
+        h = s["hybrid"]
+        est = h.get("estimators", {})
+        if h.get("lam_sweep") and (not isinstance(est, dict) or est.get("tr", {}).get("base")
+                                   != "tr"):
+            yield Problem((name, "hybrid", "lam_sweep"), h["lam_sweep"],
+                          "[] without an estimator entry 'tr' of base tr",
+                          "the sweep copies the 'tr' entry at each lambda")
 
 
 def time_grid_whole(cfg):
@@ -170,7 +208,8 @@ def plotted_lambdas_computed(cfg):
 
 #: Every cross-key rule, run in this order by :func:`problems`.
 CHECKS = (x_range_not_empty, test_points_unseen, hybrid_splits_fit_trajectories,
-          networks_fit_grids, subgrid_skip_needs_correction, time_grid_whole,
+          networks_fit_grids, subgrid_skip_needs_correction, reaction_only_options,
+          lambda_sweep_has_tr, time_grid_whole,
           grid_leaves_test_points, explicit_step_stable, plotted_lambdas_computed)
 
 

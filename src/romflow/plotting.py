@@ -107,17 +107,31 @@ def hybrid_snapshots(rollouts: dict, *, component: int = 0, scale: str, path) ->
                 ax.set_ylabel(label)
     fig.colorbar(im, ax=axes, shrink=0.6, label="u (dimensionless)")
     a = first.attrs
-    fig.suptitle(f"{a['problem']} N = {a['grid']}, γ = {float(a['gamma']):.2f}, split "
-                 f"{a['split']}: hybrid rollouts (scale: {scale})")
+    fig.suptitle(f"{a['problem']} {case_label(a)}, split {a['split']}: hybrid rollouts "
+                 f"(scale: {scale})")
     return save(fig, path)
 
 
-def hybrid_error_and_shift(curves: dict, *, scale: str, path) -> Path:
-    """Hybrid paper Fig. 4 (bottom): relative error and distribution shift F vs step,
-    median over every test rollout with the 10-90 % band, per estimator and γ.
+def case_label(attrs) -> str:
+    """'N = 64, γ = 0.05' (rd) or '128 x 32, Re = 100' (channel) from a file's attributes."""
+    if "gamma" in attrs:
+        return f"N = {attrs['grid']}, γ = {float(attrs['gamma']):.2f}"
+    if "reynolds" in attrs:
+        return f"{attrs['nx']} x {attrs['ny']}, Re = {float(attrs['reynolds']):g}"
+    return str(attrs.get("grid", ""))
 
-    ``curves`` maps a γ to ``{estimator: (rel_error (n, steps+1), shift (n, steps+1))}``;
-    blown-up rollouts are +inf / NaN after the blow-up and count as above every band.
+
+def hybrid_error_and_shift(curves: dict, *, scale: str, path, panel: str = "γ = {:.2f}",
+                           title: str = "reaction-diffusion",
+                           error_label: str = "relative error ||û_k - u_k|| / ||u_k||",
+                           threshold: float | None = None) -> Path:
+    """Hybrid paper Fig. 4 (bottom) and Fig. 5: error and distribution shift F vs step,
+    median over every test rollout with the 10-90 % band, per estimator and panel key.
+
+    ``curves`` maps a panel key (γ; Re for the channel, ``panel`` formats it) to
+    ``{estimator: (error (n, steps+1), shift (n, steps+1))}``; blown-up rollouts are
+    +inf / NaN after the blow-up and count as above every band.  ``threshold``: a
+    dashed line at the stopping threshold K on the error panels.
     """
     gammas = sorted(curves)
     fig, axes = plt.subplots(2, len(gammas), figsize=(3.6 * len(gammas), 6.5), squeeze=False,
@@ -132,12 +146,14 @@ def hybrid_error_and_shift(curves: dict, *, scale: str, path) -> Path:
                 lo, hi = np.quantile(values, 0.1, axis=0), np.quantile(values, 0.9, axis=0)
                 ax.fill_between(steps, lo, np.where(np.isfinite(hi), hi, np.nan), alpha=0.2,
                                 color=line.get_color())
-        axes[0, j].set(yscale="log", title=f"γ = {g:.2f}")
+        if threshold is not None:
+            axes[0, j].axhline(threshold, color="k", ls="--", lw=0.8, label="K")
+        axes[0, j].set(yscale="log", title=panel.format(g))
         axes[1, j].set(yscale="log", xlabel="step k")
-    axes[0, 0].set_ylabel("relative error ||û_k - u_k|| / ||u_k||")
+    axes[0, 0].set_ylabel(error_label)
     axes[1, 0].set_ylabel("distribution shift F(û_k)")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"reaction-diffusion: error and distribution shift along hybrid rollouts "
+    fig.suptitle(f"{title}: error and distribution shift along hybrid rollouts "
                  f"(median, 10-90 % band; scale: {scale})")
     return save(fig, path)
 

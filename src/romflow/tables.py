@@ -15,7 +15,7 @@ import pandas as pd
 from romflow import io
 
 __all__ = ["errors_table", "write_csv", "errors_latex", "linear_terminal_table",
-           "PAPER_TABLE1", "hybrid_table", "hybrid_latex"]
+           "PAPER_TABLE1", "hybrid_table", "hybrid_latex", "write_text"]
 
 
 def errors_table(errors: dict, scale: str) -> pd.DataFrame:
@@ -39,7 +39,8 @@ def errors_table(errors: dict, scale: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _atomic_text(text: str, path) -> Path:
+def write_text(text: str, path) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = io.atomic_path(path)
@@ -50,7 +51,7 @@ def _atomic_text(text: str, path) -> Path:
 
 def write_csv(table: pd.DataFrame, path) -> Path:
     """Write ``table`` as CSV atomically."""
-    return _atomic_text(table.to_csv(index=False, float_format="%.6g"), path)
+    return write_text(table.to_csv(index=False, float_format="%.6g"), path)
 
 
 def errors_latex(table: pd.DataFrame, paper: dict, path, *, caption: str) -> Path:
@@ -81,7 +82,7 @@ def errors_latex(table: pd.DataFrame, paper: dict, path, *, caption: str) -> Pat
     scale = table["scale"].iloc[0]
     text = (f"% {caption}\n% scale: {scale}; max over time of the relative l2 error, "
             "eq. (25) of the mLaSDI paper\n" + "\n".join(lines) + "\n")
-    return _atomic_text(text, path)
+    return write_text(text, path)
 
 
 def linear_terminal_table(sweep, scale: str) -> pd.DataFrame:
@@ -112,51 +113,77 @@ PAPER_TABLE1 = {
 }
 
 
-def hybrid_table(rollouts, scale: str, lams: dict | None = None) -> pd.DataFrame:
-    """Table 1 as numbers: one row per grid, γ and estimator.
+def _metric(ds) -> tuple[np.ndarray, int]:
+    """Per rollout trajectory the Table 1 metric of a rollout file and the step it is
+    read at: ``report_metric`` (relative, or squared_relative as the Table 1 code
+    reports it) at ``report_step`` (-1 or past the end: the last step)."""
+    last = int(ds.sizes[io.STEP] - 1)
+    step = int(ds.attrs.get("report_step", -1))
+    step = last if step < 0 or step > last else step
+    err = np.asarray(ds["rel_error"].values[:, step], dtype=np.float64)
+    if ds.attrs.get("report_metric", "relative") == "squared_relative":
+        err = err ** 2
+    return err, step
 
-    ``rollouts`` are 'rollout' datasets (one per case, split and estimator).
-    ``rel_error_mean/std`` are over the test trajectories of all splits whose
-    rollout stayed below the blow-up cap up to the last step; ``blowups`` counts
-    the others (their error is not averaged: it is unbounded).  With every
-    rollout blown up the mean and std are +inf.  ``lams`` (estimator -> TR
-    penalty) adds a column ``lam``, NaN for the estimators it does not name.
-    Rows run OLS, mOLS, aOLS, TR, then any others (the λ sweep's ``tr_lam<λ>``)
-    by ``lam``.
+
+def hybrid_table(rollouts, scale: str, lams: dict | None = None) -> pd.DataFrame:
+    """Table 1 as numbers: one row per protocol, grid, γ and estimator.
+
+    ``rollouts`` are 'rollout' datasets (one per protocol, case, split and
+    estimator).  ``rel_error_mean/std`` are the protocol's metric (its
+    ``report_metric`` at ``report_step``, column ``metric`` and ``step``) over the
+    rollout trajectories of all splits that stayed below the blow-up cap;
+    ``blowups`` counts the others (their error is not averaged: it is
+    unbounded).  With every rollout blown up the mean and std are +inf.  ``lam``
+    is TR's penalty (from the file's attributes; NaN for the other bases) when
+    ``lams`` is given (any mapping: the column is read from the files).  Rows run
+    OLS, mOLS, aOLS, TR, then the others (the λ sweep's) by λ, per protocol in
+    the order first seen.
     """
     groups: dict = {}
+    order_of_protocols: list = []
     for ds in rollouts:
-        key = (int(ds.attrs["grid"]), float(ds.attrs["gamma"]), ds.attrs["estimator"])
-        g = groups.setdefault(key, {"final": [], "blow": [], "splits": set(), "digest": set()})
-        g["final"] += list(ds["rel_error"].values[:, -1])
+        proto = ds.attrs.get("protocol", "")
+        if proto not in order_of_protocols:
+            order_of_protocols.append(proto)
+        key = (proto, int(ds.attrs["grid"]), float(ds.attrs["gamma"]), ds.attrs["estimator"])
+        g = groups.setdefault(key, {"final": [], "blow": [], "splits": set(), "digest": set(),
+                                    "step": set(), "metric": ds.attrs.get("report_metric",
+                                                                          "relative"),
+                                    "lam": float(ds.attrs["lam"]) if ds.attrs.get("base") == "tr"
+                                    else np.nan})
+        err, step = _metric(ds)
+        g["final"] += list(err)
+        g["step"].add(step)
         g["blow"] += list(ds["blowup_step"].values)
         g["splits"].add(int(ds.attrs["split"]))
         g["digest"].add(ds.attrs["config_digest"])
     rows = []
     base = ("ols", "mols", "aols", "tr")
 
-    def order(est):  # the four estimators, then the others (the sweep's) by λ
-        lam = (lams or {}).get(est, np.nan)
-        return (base.index(est) if est in base else len(base), 0.0 if np.isnan(lam) else lam,
-                est)
+    def order(key):  # protocols as seen; the four estimators, then the others by λ
+        proto, grid, gamma, est = key
+        lam = groups[key]["lam"]
+        return (order_of_protocols.index(proto), grid, gamma,
+                base.index(est) if est in base else len(base),
+                0.0 if np.isnan(lam) else lam, est)
 
-    for (grid, gamma, est) in sorted(groups, key=lambda k: (k[0], k[1], order(k[2]))):
-        g = groups[(grid, gamma, est)]
+    for key in sorted(groups, key=order):
+        proto, grid, gamma, est = key
+        g = groups[key]
         final = np.asarray(g["final"], dtype=np.float64)
         ok = np.isfinite(final)
-        rows.append({"grid": grid, "gamma": gamma, "estimator": est,
+        rows.append({"protocol": proto, "grid": grid, "gamma": gamma, "estimator": est,
                      "splits": len(g["splits"]),
                      "rel_error_mean": float(final[ok].mean()) if ok.any() else np.inf,
                      "rel_error_std": float(final[ok].std()) if ok.any() else np.inf,
                      "blowups": int((np.asarray(g["blow"]) >= 0).sum()),
-                     "rollouts": int(final.size), "step": None, "scale": scale,
+                     "rollouts": int(final.size), "metric": g["metric"],
+                     "step": ",".join(map(str, sorted(g["step"]))), "scale": scale,
                      "config_digest": ",".join(sorted(g["digest"]))})
         if lams is not None:
-            rows[-1] = {**rows[-1], "lam": float(lams.get(est, np.nan))}
-    table = pd.DataFrame(rows)
-    steps = {int(ds.sizes[io.STEP] - 1) for ds in rollouts}
-    table["step"] = ",".join(map(str, sorted(steps)))
-    return table
+            rows[-1] = {**rows[-1], "lam": g["lam"]}
+    return pd.DataFrame(rows)
 
 
 def _fmt(x) -> str:
@@ -166,35 +193,43 @@ def _fmt(x) -> str:
 
 
 def hybrid_latex(table: pd.DataFrame, path, *, caption: str) -> Path:
-    """Table 1 layout: rows grid x estimator, columns γ; ours with the paper's beside
-    (in parentheses) where Table 1 has a number; blow-ups as a count."""
+    """Table 1 layout: a row group per protocol, rows grid x estimator, columns γ; ours
+    with the paper's beside (in parentheses) where Table 1 has a number; blow-ups as
+    a count."""
     gammas = sorted(table["gamma"].unique())
     lines = [r"\begin{table}[ht]", r"\centering", r"\small",
-             r"\begin{tabular}{ll" + "r" * len(gammas) + "}", r"\hline",
-             "N & estimator & " + " & ".join(f"$\\gamma = {g:.2f}$" for g in gammas)
-             + r" \\", r"\hline"]
-    for grid in sorted(table["grid"].unique()):
-        sub = table[table["grid"] == grid]
-        for est in sub["estimator"].unique():
-            cells = []
-            for g in gammas:
-                row = sub[(sub["estimator"] == est) & np.isclose(sub["gamma"], g)]
-                if row.empty:
-                    cells.append("--")
-                    continue
-                r = row.iloc[0]
-                cell = _fmt(r.rel_error_mean)
-                if r.rollouts - r.blowups > 1:  # a spread needs two finite rollouts
-                    cell += f" $\\pm$ {_fmt(r.rel_error_std)}"
-                if r.blowups:
-                    cell += f" [{r.blowups}/{r.rollouts} blow-up]"
-                paper = PAPER_TABLE1.get(int(grid), {}).get(est)
-                hit = np.flatnonzero(np.isclose(PAPER_TABLE1["gammas"], g))
-                if paper is not None and hit.size:
-                    cell += f" ({paper[hit[0]]:g})"
-                cells.append(cell)
-            name = {"mols": "mOLS", "aols": "aOLS"}.get(est, est.upper())
-            lines.append(f"{grid} & {name} & " + " & ".join(cells) + r" \\")
-        lines.append(r"\hline")
+             r"\begin{tabular}{lll" + "r" * len(gammas) + "}", r"\hline",
+             "protocol & N & estimator & "
+             + " & ".join(f"$\\gamma = {g:.2f}$" for g in gammas) + r" \\", r"\hline"]
+    protocols = list(dict.fromkeys(table["protocol"])) if "protocol" in table else [""]
+    for proto in protocols:
+        by_proto = table[table["protocol"] == proto] if "protocol" in table else table
+        metric = by_proto["metric"].iloc[0] if "metric" in by_proto else "relative"
+        step = by_proto["step"].iloc[0] if "step" in by_proto else ""
+        label = f"{proto} ({'squared ' if metric == 'squared_relative' else ''}step {step})"
+        for grid in sorted(by_proto["grid"].unique()):
+            sub = by_proto[by_proto["grid"] == grid]
+            for est in sub["estimator"].unique():
+                cells = []
+                for g in gammas:
+                    row = sub[(sub["estimator"] == est) & np.isclose(sub["gamma"], g)]
+                    if row.empty:
+                        cells.append("--")
+                        continue
+                    r = row.iloc[0]
+                    cell = _fmt(r.rel_error_mean)
+                    if r.rollouts - r.blowups > 1:  # a spread needs two finite rollouts
+                        cell += f" $\\pm$ {_fmt(r.rel_error_std)}"
+                    if r.blowups:
+                        cell += f" [{r.blowups}/{r.rollouts} blow-up]"
+                    paper = PAPER_TABLE1.get(int(grid), {}).get(est)
+                    hit = np.flatnonzero(np.isclose(PAPER_TABLE1["gammas"], g))
+                    if paper is not None and hit.size:
+                        cell += f" ({paper[hit[0]]:g})"
+                    cells.append(cell)
+                name = {"mols": "mOLS", "aols": "aOLS"}.get(est, est.upper())
+                lines.append(f"{label} & {grid} & {name} & " + " & ".join(cells) + r" \\")
+                label = ""
+            lines.append(r"\hline")
     lines += [r"\end{tabular}", f"\\caption{{{caption}}}", r"\end{table}", ""]
-    return _atomic_text("\n".join(lines), path)
+    return write_text("\n".join(lines), path)

@@ -70,11 +70,11 @@ def test_user_settings_win_over_the_preset(raw, schema):
     """What --config / --configfile set beats the preset: the quick preset's
     rd.hybrid.splits = 1 used to silently replace a user's splits = 3, and a user's
     rd.hybrid.manifold.epochs = 3000 (config.yaml's own value) its epochs = 15."""
-    user = {"rd": {"hybrid": {"splits": 3, "closure": {"lam": 1.0},
+    user = {"rd": {"hybrid": {"splits": 3, "estimators": {"tr": {"lam": 1.0}},
                               "manifold": {"epochs": raw["rd"]["hybrid"]["manifold"]["epochs"]}}}}
     given = deep_merge(with_scale(raw, "quick"), user)
     cfg = resolve(given, schema, user=user)
-    assert cfg["rd"]["hybrid"]["splits"] == 3 and cfg["rd"]["hybrid"]["closure"]["lam"] == 1.0
+    assert cfg["rd"]["hybrid"]["splits"] == 3 and cfg["rd"]["hybrid"]["estimators"]["tr"]["lam"] == 1.0
     assert cfg["rd"]["hybrid"]["manifold"]["epochs"] == 3000
     assert raw["scales"]["quick"]["rd"]["hybrid"]["manifold"]["epochs"] == 15
     # what the user left alone still comes from the preset, then the base
@@ -233,14 +233,21 @@ def test_schema_and_default_config_in_sync(raw, schema):
         assert not extra, f"preset {scale!r} sets keys absent from the base: {extra}"
 
 
-def _extra_keys(preset, base, where):
+def _extra_keys(preset, base, where, section=None):
+    """Keys of ``preset`` absent from ``base``; under ``protocol_settings.<name>`` a key
+    is compared with its problem's section (a protocol overrides that section)."""
     extra = []
     for key, value in preset.items():
         name = f"{where}.{key}" if where else key
+        if where.endswith(".protocol_settings") and isinstance(value, dict):
+            extra += _extra_keys(value, section, name, section)
+            continue
         if not isinstance(base, dict) or key not in base:
             extra.append(name)
         elif isinstance(value, dict):
-            extra += _extra_keys(value, base[key], name)
+            extra += _extra_keys(value, base[key], name,
+                                 base if section is None and "protocol_settings" in base
+                                 else section)
     return extra
 
 

@@ -59,6 +59,20 @@ CASES = {
     "explicit_step_stable": (
         {"channel": {"fom": {"dt": 0.01}}},
         ["'channel.fom.dt' = 0.01 is invalid", "<= 0.004", "channel.fom.reynolds = 500"]),
+    "reaction_only_options": (
+        {"rd": {"hybrid": {"resolved_step": "explicit_half"}}},
+        ["'rd.hybrid.resolved_step' = 'explicit_half' is invalid", "'crank_nicolson'",
+         "rd.fom.unresolved: reaction"]),
+    "reaction_only_options/keep_every": (
+        {"rd": {"fom": {"keep_every": 2}}},
+        ["'rd.fom.keep_every' = 2 is invalid", "1 here", "rd.fom.unresolved: reaction"]),
+    "reaction_only_options/divisor": (
+        {"rd": {"fom": {"unresolved": "reaction", "keep_every": 3},
+                "hybrid": {"closure": {"skip": "none"}}}},
+        ["'rd.fom.keep_every' = 3 is invalid", "divisor of rd.fom.steps = 1000"]),
+    "lambda_sweep_has_tr": (
+        {"rd": {"hybrid": {"lam_sweep": [1.0], "estimators": {"tr": {"base": "ols"}}}}},
+        ["'rd.hybrid.lam_sweep' = [1.0]", "estimator entry 'tr' of base tr"]),
     "plotted_lambdas_computed": (
         {"linear": {"theory": {"fig6_lambdas": [1.0, 3.0]}}},
         ["'linear.theory.fig6_lambdas' = [1.0, 3.0]", "linear.theory.lambdas", "[3.0]"]),

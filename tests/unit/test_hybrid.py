@@ -8,8 +8,9 @@ from romflow.errors import ConfigError, DataError, NotFittedError
 from romflow.fom import channel, linear
 from romflow.fom import reaction_diffusion as rd
 from romflow.hybrid import linear_theory as lt
-from romflow.hybrid.closures import (ClosureSpec, evaluate, fit_closure, tr_coefficients,
-                                     tr_floor, tr_minimizer, tr_of_data)
+from romflow.hybrid.closures import (Closure, TangentPenalty, TrainSettings, evaluate,
+                                     tr_coefficients, tr_floor, tr_minimizer, tr_of_data)
+from romflow.hybrid.estimators import EstimatorSpec
 from romflow.hybrid.manifold import Manifold, distance, normals
 from romflow.hybrid.networks import ConvNet
 from romflow.hybrid.simulate import ChannelStep, CorrectionStep, resolved_step, rollout
@@ -30,6 +31,22 @@ class Linear(torch.nn.Module):
 
     def forward(self, u):
         return self.decode(self.encode(u))
+
+
+def fit_closure(net, u, y, base, *, tr=None, epochs=3, batch=4, lr=1e-4, lam=0.0,
+                weight_decay=0.0, noise=0.0, seed=3, patience=10, device=None,
+                log=lambda *_: None):
+    """Train ``net`` as estimator ``base`` on (u, y) in the pairs' own units; returns
+    the loss history."""
+    spec = EstimatorSpec(base, base, lam=lam, weight_decay=weight_decay, units="literal")
+    closure = Closure(spec, net)
+    closure.fit(u, y, TrainSettings(epochs, lr, batch, patience), penalty=closure.penalty(tr),
+                noise_std=noise, seed=seed, log=log, device=device)
+    return closure.history_
+
+
+def lists(history):
+    return {k: list(v) for k, v in history.items()}
 
 
 def test_normals_are_orthogonal_to_the_decoder_tangents():
@@ -80,27 +97,25 @@ def test_tr_with_zero_penalty_equals_ols():
     step = CorrectionStep(0.01, 0.1)
     tr = tr_coefficients(torch.randn_like(u), step.drift(u))
     models = []
-    for spec in (ClosureSpec("ols", epochs=3, batch=4),
-                 ClosureSpec("tr", epochs=3, batch=4, lam=0.0)):
+    for base in ("ols", "tr"):
         torch.manual_seed(0)
         net = ConvNet(2, 2, (4, 8)).double()
-        fit_closure(net, u, y, spec, tr=tr, seed=3, log=lambda *_: None)
+        fit_closure(net, u, y, base, tr=tr, lam=0.0)
         models.append(net.state_dict())
     assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
 
 
 def test_estimators_differ_and_validate():
     _, u, y = rd_pairs()
-    with pytest.raises(ConfigError, match="estimator 'sgd'"):
-        ClosureSpec("sgd")
+    with pytest.raises(ConfigError, match="base = 'sgd' is invalid"):
+        EstimatorSpec("sgd", "sgd")
     with pytest.raises(ConfigError, match="needs tr="):
-        fit_closure(ConvNet(2, 2, (4, 8)).double(), u, y, ClosureSpec("tr", epochs=1))
+        fit_closure(ConvNet(2, 2, (4, 8)).double(), u, y, "tr", epochs=1)
     finals = {}
     for est in ("ols", "mols", "aols"):
         torch.manual_seed(0)
         net = ConvNet(2, 2, (4, 8)).double()
-        hist = fit_closure(net, u, y, ClosureSpec(est, epochs=2, batch=4, weight_decay=0.1,
-                                                  noise=0.5), seed=3)
+        hist = fit_closure(net, u, y, est, epochs=2, weight_decay=0.1, noise=0.5)
         finals[est] = hist["mse"][-1]
     assert len(set(finals.values())) == 3
 
@@ -119,8 +134,8 @@ def test_trained_tr_matches_the_closed_form_on_the_linear_problem():
     tr = tr_coefficients(n, u @ torch.as_tensor(A - np.eye(2)).T)
     model = torch.nn.Linear(2, 2, bias=False).double()
     torch.nn.init.zeros_(model.weight)
-    fit_closure(model, u, y, ClosureSpec("tr", epochs=3000, lr=3e-2, batch=len(u), lam=lam,
-                                         patience=50), tr=tr, seed=0)
+    fit_closure(model, u, y, "tr", epochs=3000, lr=3e-2, batch=len(u), lam=lam, patience=50,
+                tr=tr, seed=0)
     closed = lt.tangent_regularized(U.T, Y.T, A, B, lam)
     err = np.abs(model.weight.detach().numpy() - closed).max()
     assert err < 1e-6, f"max |C_trained - C_closed| = {err:.2e}"
@@ -180,7 +195,7 @@ def test_evaluate_gives_the_loss_terms_of_fit_closure():
     model = torch.nn.Linear(3, 3, bias=False).double()
     y = torch.randn(10, 3, generator=g, dtype=torch.float64)
     tr = tr_coefficients(n, a)
-    out = evaluate(model, u, y, tr, lam=2.0, batch=4)
+    out = evaluate(model, u, y, TangentPenalty(*tr, 2.0), batch=4)
     with torch.no_grad():
         pred = model(u)
     mse = float(((pred - y) ** 2).sum(1).mean())
@@ -337,14 +352,13 @@ def test_a_closure_trained_on_a_device_matches_the_cpu_one(device, estimator, fu
     _, u, y = rd_pairs()
     u, y = u.float(), y.float()
     tr = tr_coefficients(torch.randn_like(u), CorrectionStep(0.01, 0.1).drift(u))
-    spec = ClosureSpec(estimator, epochs=3, batch=4, noise=0.1, lam=1.0)
     runs = []
     for dev in ("cpu", device):
         torch.manual_seed(0)
         net = ConvNet(2, 2, (4, 8))
-        hist = fit_closure(net, u, y, spec, tr=tr, seed=3, log=lambda *_: None, device=dev)
+        hist = lists(fit_closure(net, u, y, estimator, tr=tr, noise=0.1, lam=1.0, device=dev))
         assert next(net.parameters()).device.type == dev
-        final = evaluate(net, u, y, tr, lam=1.0)
+        final = evaluate(net, u, y, TangentPenalty(*tr, 1.0))
         runs.append((hist, final, {k: v.cpu() for k, v in net.state_dict().items()}))
     (h0, f0, w0), (h1, f1, w1) = runs
     if device == "cpu":

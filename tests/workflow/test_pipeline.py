@@ -140,15 +140,22 @@ def test_hybrid_fom_pairs(workdir):
     """The hybrid problems' FOM rules write one valid 'pairs' file per case."""
     from romflow import io
 
-    for case, steps in (("linear/draw0", 21), ("linear/draw1", 21), ("rd/n16_gamma0.05", 21),
-                        ("rd/n16_gamma0.25", 21), ("channel/n16x4_re100", 6)):
+    for case, steps in (("linear/draw0", 21), ("linear/draw1", 21),
+                        ("rd/romflow/n16_gamma0.05", 21), ("rd/romflow/n16_gamma0.25", 21),
+                        ("rd/published/n16_gamma0.05", 11), ("channel/paper/n16x4_re100", 6)):
         ds = io.open_dataset(workdir / "results" / case / "pairs.nc", "pairs")
         assert ds.sizes["step"] == steps
-    rd = io.open_dataset(workdir / "results/rd/n16_gamma0.05/pairs.nc", "pairs")
+    rd = io.open_dataset(workdir / "results/rd/romflow/n16_gamma0.05/pairs.nc", "pairs")
     assert rd.attrs["unresolved"] == "correction" and rd.attrs["grid"] == 16
     # each case's digest covers its own sweep values, not only the shared FOM section
-    other = io.open_dataset(workdir / "results/rd/n16_gamma0.25/pairs.nc", "pairs")
+    other = io.open_dataset(workdir / "results/rd/romflow/n16_gamma0.25/pairs.nc", "pairs")
     assert rd.attrs["config_digest"] != other.attrs["config_digest"]
+    # the paper protocol reads romflow's pairs (same FOM); published makes its own:
+    # the reaction term, one trajectory, every 2nd of its 20 steps kept
+    assert not (workdir / "results/rd/paper/n16_gamma0.05/pairs.nc").exists()
+    pub = io.open_dataset(workdir / "results/rd/published/n16_gamma0.05/pairs.nc", "pairs")
+    assert pub.attrs["unresolved"] == "reaction" and pub.sizes["trajectory"] == 1
+    assert pub.attrs["keep_every"] == 2 and np.isclose(pub.attrs["dt"], 2 * pub.attrs["fom_dt"])
     vl = io.open_dataset(workdir / "results/vlasov/fom.nc", "fom")
     assert vl["u"].dims == ("param", "time", "x", "v") and list(vl["split"].values).count(
         "train") == 4
@@ -163,25 +170,40 @@ def test_hybrid_fom_pairs(workdir):
 
 
 def test_rd_hybrid_outputs(workdir):
-    """manifold -> closure (4 estimators) -> hybrid_rollout -> Table 1 and Fig. 4 for rd."""
+    """manifold -> closure (4 estimators) -> hybrid_rollout -> Table 1 and Fig. 4 for rd,
+    one row group per protocol (romflow, paper, published), each protocol's settings in
+    its files' attributes."""
     from romflow import io
 
     res = workdir / "results" / "rd"
     table = pd.read_csv(res / "tables" / "table1.csv")
-    required = ["grid", "gamma", "estimator", "splits", "rel_error_mean", "rel_error_std",
-                "blowups"]
-    assert list(table.columns[:7]) == required
-    assert len(table) == 2 * 4 and set(table.estimator) == {"ols", "mols", "aols", "tr"}
-    assert (table.splits == 1).all() and (table.step.astype(str) == "20").all()
-    assert not table[required].isna().any().any()
-    assert r"\gamma = 0.05" in (res / "tables" / "table1.tex").read_text()
+    required = ["protocol", "grid", "gamma", "estimator", "splits", "rel_error_mean",
+                "rel_error_std", "blowups"]
+    assert list(table.columns[:8]) == required
+    assert list(dict.fromkeys(table.protocol)) == ["romflow", "paper", "published"]
+    assert len(table) == 3 * 2 * 4 and set(table.estimator) == {"ols", "mols", "aols", "tr"}
+    assert (table.splits == 1).all() and not table[required].isna().any().any()
+    by = table.groupby("protocol")
+    assert set(by.get_group("romflow").step.astype(str)) == {"20"}
+    pub = by.get_group("published")      # its metric at its step 500, clipped to the last
+    assert set(pub.metric) == {"squared_relative"} and set(pub.step.astype(str)) == {"10"}
+    tex = (res / "tables" / "table1.tex").read_text()
+    assert r"\gamma = 0.05" in tex and "published (squared step 10)" in tex
     for fig in ("fig4_snapshots", "fig4_error_shift"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
-    normals = io.open_dataset(res / "n16_gamma0.05" / "normals.nc", "normals")
+    normals = io.open_dataset(res / "romflow/n16_gamma0.05" / "normals.nc", "normals")
     assert normals.sizes["trajectory"] == 2 and list(normals["step"].values) == list(
         range(0, 20, 2))
-    roll = io.open_dataset(res / "n16_gamma0.25" / "split0" / "tr" / "rollout.nc", "rollout")
+    roll = io.open_dataset(res / "romflow/n16_gamma0.25/split0/tr/rollout.nc", "rollout")
     assert roll.sizes["step"] == 21 and roll.attrs["estimator"] == "tr"
+    assert (roll.attrs["protocol"], roll.attrs["lam"], roll.attrs["units"]) == (
+        "romflow", 10.0, "rate")
+    pub_tr = io.open_dataset(res / "published/n16_gamma0.05/split0/tr/rollout.nc", "rollout")
+    assert (pub_tr.attrs["protocol"], pub_tr.attrs["lam"], pub_tr.attrs["penalty"],
+            pub_tr.attrs["reduce"]) == ("published", 1000.0, "output", "batch")
+    assert pub_tr.attrs["resolved_step"] == "crank_nicolson"   # explicit_half: opt-in only
+    loss = io.open_dataset(res / "paper/n16_gamma0.05/split0/tr/loss.nc", "loss")
+    assert loss.attrs["protocol"] == "paper" and np.isfinite(loss.attrs["final_over_floor"])
 
 
 def test_rd_tr_diagnostics_read_a_run(workdir, tmp_path):
@@ -211,7 +233,12 @@ def test_rd_lambda_sweep(workdir):
     from romflow import io
 
     res = workdir / "results" / "rd"
-    table = pd.read_csv(res / "tables" / "lambda_sweep.csv")
+    every = pd.read_csv(res / "tables" / "lambda_sweep.csv")
+    assert list(dict.fromkeys(every.protocol)) == ["romflow", "paper", "published"]
+    # the sweep copies each protocol's own tr entry: published's at its λ = 1000
+    assert set(every[(every.protocol == "published") & (every.estimator == "tr")].lam) == {
+        1000.0}
+    table = every[every.protocol == "romflow"]
     assert list(table.estimator[:6]) == ["ols", "mols", "aols", "tr", "tr_lam1", "ols"]
     tr = table[table.estimator.str.startswith("tr")]
     assert sorted(set(zip(tr.estimator, tr.lam))) == [("tr", 10.0), ("tr_lam1", 1.0)]
@@ -219,9 +246,9 @@ def test_rd_lambda_sweep(workdir):
     assert not tr[["rel_error_mean", "rel_error_std"]].isna().any().any()
     assert (res / "figures" / "lambda_sweep.png").stat().st_size > 10_000
     for est, lam in (("tr", 10.0), ("tr_lam1", 1.0)):
-        loss = io.open_dataset(res / "n16_gamma0.05/split0" / est / "loss.nc", "loss")
+        loss = io.open_dataset(res / "romflow/n16_gamma0.05/split0" / est / "loss.nc", "loss")
         assert loss.attrs["lam"] == lam
-    digests = {est: io.open_dataset(res / "n16_gamma0.05/split0" / est / "rollout.nc",
+    digests = {est: io.open_dataset(res / "romflow/n16_gamma0.05/split0" / est / "rollout.nc",
                                     "rollout").attrs["config_digest"] for est in ("tr", "tr_lam1")}
     assert digests["tr"] != digests["tr_lam1"]
     # Table 1 keeps the four estimators only
@@ -253,13 +280,13 @@ def test_report_holds_every_figure_and_table(workdir):
     expected |= {str(f.relative_to(workdir).with_suffix(".html"))
                  for f in res.glob("*/tables/*.csv")}
     # toy Figs. 2-4, A.10, wake Figs. 6-7, Vlasov Figs. 8, 9, B.11, linear Figs. 6-7, rd
-    # Fig. 4 (two) and the λ sweep; 9 tables (channel: no figure or table yet)
-    assert len(expected) == 23 and set(results) == expected | {
+    # Fig. 4 (two) and the λ sweep, channel Fig. 5 (two); 10 tables (channel: Table 2)
+    assert len(expected) == 26 and set(results) == expected | {
         "results/report/provenance.html"}, sorted(set(results) ^ expected)
     filed = {path for sub in categories.values() for paths in sub.values() for path in paths}
     assert filed == set(results)
     assert set(categories["mLaSDI (Anderson et al.)"]) == {"toy", "wake", "vlasov"}
-    assert set(categories["Hybrid simulation, TR (Zhao & Li)"]) == {"linear", "rd"}
+    assert set(categories["Hybrid simulation, TR (Zhao & Li)"]) == {"linear", "rd", "channel"}
     for entry in results.values():   # captions as one line: templates wrap anywhere
         entry["caption"] = " ".join(entry["caption"].split())
     for path, entry in results.items():
@@ -285,6 +312,12 @@ def test_report_holds_every_figure_and_table(workdir):
     page = base64.b64decode(results["results/rd/tables/table1.html"]["data_uri"].split(
         ",", 1)[1]).decode()
     assert "paper (step 1000)" in page
+    t2 = paper_numbers.lookup("hybrid", "table2")
+    curves = results["results/channel/figures/fig5_error_shift.png"]["caption"]
+    assert "OLS " + " / ".join(map(str, t2["n128x32"]["ols"])) in curves, curves
+    page = base64.b64decode(results["results/channel/tables/table2.html"]["data_uri"].split(
+        ",", 1)[1]).decode()
+    assert "paper (10 experiments)" in page and "censored" in page
     page = base64.b64decode(results["results/vlasov/tables/fig9_reduction.html"][
         "data_uri"].split(",", 1)[1]).decode()
     assert "ours: median of the ratios" in page and ">5.91<" in page and "Scale test" in page
@@ -295,14 +328,25 @@ def test_report_holds_every_figure_and_table(workdir):
     assert "| errors.html | table_html |" in readme
 
 
-def test_channel_rollouts_run_through_the_rd_rules(workdir):
+def test_channel_table2_and_rollouts(workdir):
     """The channel follows with its pairs and resolved step only: the manifold,
-    closure and rollout rules that serve rd build its learned-pressure rollouts."""
+    closure and rollout rules that serve rd build its learned-pressure rollouts, and
+    Table 2 counts the rollouts that never crossed K (the test horizon: 5 steps) as
+    censored, never as stopped."""
     from romflow import io
 
-    case = workdir / "results/channel/n16x4_re100"
-    targets = [f"results/channel/n16x4_re100/split0/{est}/rollout.nc" for est in ("ols", "tr")]
-    snakemake(workdir, "--cores", "2", *targets)
+    case = workdir / "results/channel/paper/n16x4_re100"
+    table = pd.read_csv(workdir / "results/channel/tables/table2.csv")
+    assert list(table.estimator) == ["ols", "mols", "aols", "tr"]
+    assert set(table.criterion) == {"absolute"} and set(table.K) == {100.0}
+    assert (table.rollouts == table.stopped + table.censored).all()
+    censored = table[table.censored == table.rollouts]
+    assert censored.t_K_mean.isna().all() and (censored.t_K_lower_bound == 6).all()
+    assert censored.t_K.str.startswith("≥ 6").all()
+    tex = (workdir / "results/channel/tables/table2.tex").read_text()
+    assert "Re = 100" in tex and r"\caption" in tex
+    for fig in ("fig5_snapshots", "fig5_error_shift"):
+        assert (workdir / "results/channel/figures" / f"{fig}.png").stat().st_size > 10_000
     for est in ("ols", "tr"):
         ro = io.open_dataset(case / f"split0/{est}/rollout.nc", "rollout")
         assert ro.attrs["problem"] == "channel" and ro.attrs["estimator"] == est
@@ -315,11 +359,12 @@ def test_channel_rollouts_run_through_the_rd_rules(workdir):
 def test_tr_penalty_edit_reruns_tr_only(workdir, tmp_path):
     edit = tmp_path / "edit.yaml"
     edit.write_text(yaml.safe_dump({"scales": {"test": {"rd": {"hybrid": {
-        "closure": {"lam": 100.0}}}}}}))
+        "estimators": {"tr": {"lam": 100.0}}}}}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
     jobs = planned_jobs(dry)
-    # the λ sweep's tr_lam1 has its own λ: it stays
-    assert jobs == {"closure": 2, "hybrid_rollout": 2, "rd_report": 1, "rd_lambda_sweep": 1,
+    # romflow's and paper's tr (2 cases each); the λ sweep's tr_lam1 has its own λ and
+    # the published protocol sets its own tr λ (1000): they stay
+    assert jobs == {"closure": 4, "hybrid_rollout": 4, "rd_report": 1, "rd_lambda_sweep": 1,
                     "table_html": 2, "provenance": 1, "all": 1}, dry[-3000:]
 
 
@@ -329,15 +374,17 @@ def test_a_plain_configfile_wins_over_the_preset(workdir, tmp_path):
     edit = tmp_path / "splits.yaml"
     edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
-    # split 1 is new for each of the 2 cases x (4 estimators + the sweep's tr_lam1)
-    assert planned_jobs(dry) == {"closure": 10, "hybrid_rollout": 10, "rd_report": 1,
+    # split 1 is new for romflow and paper (published sets its own splits: 1), each of
+    # the 2 cases x (4 estimators + the sweep's tr_lam1)
+    assert planned_jobs(dry) == {"closure": 20, "hybrid_rollout": 20, "rd_report": 1,
                                  "rd_lambda_sweep": 1, "table_html": 2, "provenance": 1,
                                  "all": 1}, dry[-3000:]
     # a value equal to config.yaml's (every = 1; the test preset has 2) wins too:
-    # the autoencoders and every closure of both splits see new settings
+    # the autoencoders and every closure of both splits see new settings (published,
+    # which sets no `every` of its own at scale test, too: its one split)
     edit.write_text(yaml.safe_dump({"rd": {"hybrid": {"splits": 2, "every": 1}}}))
     dry = snakemake(workdir, "-n", "all", "--configfile", str(edit)).stdout
-    assert planned_jobs(dry) == {"manifold": 2, "closure": 20, "hybrid_rollout": 20,
+    assert planned_jobs(dry) == {"manifold": 6, "closure": 50, "hybrid_rollout": 50,
                                  "rd_report": 1, "rd_lambda_sweep": 1, "table_html": 2,
                                  "provenance": 1, "all": 1}, dry[-3000:]
 

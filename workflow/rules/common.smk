@@ -5,9 +5,7 @@ from snakemake.exceptions import WorkflowError
 from romflow import paper_numbers
 from romflow.config import differences, load_yaml, resolve
 from romflow.errors import ConfigError
-from romflow.hybrid.closures import ESTIMATORS
-from romflow.hybrid.experiment import (SWEEP_PREFIX, parse_estimator, split_trajectories,
-                                       sweep_estimator)
+from romflow.hybrid.estimators import estimator_table, evaluation_split, protocol_section
 
 try:
     # What --configfile / --config set wins over the preset: Snakemake keeps it apart
@@ -53,8 +51,9 @@ wildcard_constraints:
     iters="[0-9]+",
     parent="[A-Za-z0-9_]+/it[0-9]+(/[A-Za-z0-9_]+/it[0-9]+)*",
     split="[0-9]+",
-    # the four estimators, and TR at a λ of the sweep as sweep_estimator names it
-    estimator="|".join(ESTIMATORS) + f"|{SWEEP_PREFIX}[0-9.e+-]+",
+    # estimator entries of hybrid.estimators and the λ sweep's tr_lam<λ> (labels only)
+    estimator="[A-Za-z][A-Za-z0-9_.+-]*",
+    protocol="[a-z][a-z0-9_]*",
 
 
 def linear_outputs():
@@ -63,9 +62,27 @@ def linear_outputs():
             f"{RESULTS}/linear/figures/fig7_terminal_vs_lambda.png"]
 
 
-def hybrid_case_table(problem):
-    """Case name -> the sweep values it stands for, for one hybrid problem."""
-    fom = CFG[problem]["fom"]
+PROTOCOL_PROBLEMS = ["rd", "channel"]
+
+
+def protocols(problem):
+    """The protocols of a problem that `all` runs (its ``protocols`` list)."""
+    return list(CFG[problem]["protocols"])
+
+
+def section(problem, protocol=None):
+    """A problem's config section, with ``protocol``'s overrides merged in when given."""
+    if protocol is None:
+        return CFG[problem]
+    try:
+        return protocol_section(CFG[problem], protocol)
+    except ConfigError as exc:
+        raise WorkflowError(f"{problem}: {exc}")
+
+
+def hybrid_case_table(problem, protocol=None):
+    """Case name -> the sweep values it stands for, for one hybrid problem (protocol)."""
+    fom = section(problem, protocol)["fom"]
     if problem == "linear":
         return {f"draw{d}": {"draw": d} for d in range(fom["draws"])}
     if problem == "channel":
@@ -75,13 +92,20 @@ def hybrid_case_table(problem):
             for n in fom["grids"] for g in fom["gammas"]}
 
 
-def hybrid_cases(problem):
-    return list(hybrid_case_table(problem))
+def hybrid_cases(problem, protocol=None):
+    return list(hybrid_case_table(problem, protocol))
+
+
+def _protocol(wc):
+    return getattr(wc, "protocol", None)
 
 
 def case_params(wc):
-    """Sweep values of a {problem}/{case} pair; unknown cases stop with a clear error."""
-    table = hybrid_case_table(wc.problem)
+    """Sweep values of a {problem}/[{protocol}/]{case}; unknown ones stop with a clear error."""
+    if wc.problem in PROTOCOL_PROBLEMS and wc.protocol not in CFG[wc.problem]["protocol_settings"]:
+        raise WorkflowError(f"protocol {wc.protocol!r} of {wc.problem} is not configured; "
+                            f"configured: {sorted(CFG[wc.problem]['protocol_settings'])}")
+    table = hybrid_case_table(wc.problem, _protocol(wc))
     if wc.case not in table:
         raise WorkflowError(f"case {wc.case!r} of {wc.problem} is not configured; "
                             f"configured: {sorted(table)}")
@@ -89,65 +113,98 @@ def case_params(wc):
 
 
 def hybrid_cfg(wc):
-    return CFG[wc.problem]["hybrid"]
+    return section(wc.problem, _protocol(wc))["hybrid"]
 
 
-ESTIMATOR_KEYS = {"mols": "weight_decay", "aols": "noise", "tr": "lam"}
+def fom_owner(problem, protocol):
+    """The protocol whose pairs a protocol reads: the first of protocol_settings with the
+    same FOM settings (paper and romflow share their data)."""
+    fom = section(problem, protocol)["fom"]
+    for other in CFG[problem]["protocol_settings"]:
+        if section(problem, other)["fom"] == fom:
+            return other
+    return protocol
+
+
+def pairs_file(wc):
+    """pairs.nc of {problem}/{protocol}/{case}, made once for protocols that share it."""
+    case_params(wc)
+    return f"{RESULTS}/{wc.problem}/{fom_owner(wc.problem, wc.protocol)}/{wc.case}/pairs.nc"
+
+
+def estimators(problem, protocol, sweep=True):
+    try:
+        return estimator_table(section(problem, protocol)["hybrid"], sweep=sweep)
+    except ConfigError as exc:
+        raise WorkflowError(f"{problem} protocol {protocol}: {exc}")
+
+
+def estimator_spec(wc):
+    table = estimators(wc.problem, wc.protocol)
+    if wc.estimator not in table:
+        raise WorkflowError(f"estimator {wc.estimator!r} of {wc.problem} protocol "
+                            f"{wc.protocol} is not configured; configured: {list(table)}")
+    return table[wc.estimator]
 
 
 def closure_params(wc):
-    """The settings one estimator depends on: editing TR's λ reruns TR only, and the
-    λ sweep's ``tr_lam<λ>`` is TR with that λ."""
-    try:
-        base, lam = parse_estimator(wc.estimator)
-    except ConfigError as exc:
-        raise WorkflowError(str(exc))
-    cfg = dict(hybrid_cfg(wc)["closure"])
-    for est, key in ESTIMATOR_KEYS.items():
-        if est != base:
-            cfg.pop(key)
-    if lam is not None:
-        cfg["lam"] = lam
-    return cfg
+    """What one closure depends on: its estimator entry, the closure's training settings
+    and the resolved step (editing TR's λ reruns TR only)."""
+    h = hybrid_cfg(wc)
+    return {"estimator": estimator_spec(wc).settings(), "closure": dict(h["closure"]),
+            "resolved_step": h["resolved_step"]}
 
 
-def sweep_lams(problem):
-    """Estimator name -> λ of the λ sweep of a problem (the TR default's λ left out:
-    its rows are ``tr``'s), in sweep order."""
-    h = CFG[problem]["hybrid"]
-    return {sweep_estimator(lam): float(lam) for lam in h.get("lam_sweep", [])
-            if float(lam) != float(h["closure"]["lam"])}
+def sweep_lams(problem, protocol):
+    """Estimator name -> λ of the λ sweep's TR entries of a protocol, in sweep order."""
+    base = estimators(problem, protocol, sweep=False)
+    return {name: spec.lam for name, spec in estimators(problem, protocol).items()
+            if name not in base}
 
 
 def split_ids(wc):
-    """(train, test) trajectory ids of split {split} of a hybrid problem."""
-    h = hybrid_cfg(wc)
-    splits = split_trajectories(CFG[wc.problem]["fom"]["trajectories"], h["splits"],
-                                h["test"], CFG["seed"])
-    if int(wc.split) >= len(splits):
-        raise WorkflowError(f"split {wc.split} of {wc.problem} is not configured; "
-                            f"configured: 0 .. {len(splits) - 1}")
-    return splits[int(wc.split)]
+    """(train, rollout) trajectory ids of split {split} of {problem}/{protocol}."""
+    try:
+        return evaluation_split(section(wc.problem, wc.protocol), int(wc.split), CFG["seed"])
+    except ConfigError as exc:
+        raise WorkflowError(f"{wc.problem} protocol {wc.protocol}: {exc}")
+
+
+def n_splits(problem, protocol):
+    h = section(problem, protocol)["hybrid"]
+    return 1 if h["evaluate"] == "train" else int(h["splits"])
 
 
 def hybrid_rollouts(problem, sweep=False):
-    """Every rollout.nc of a problem: cases x splits x estimators (and with ``sweep``,
-    x the λ sweep's TR estimators too)."""
-    h = CFG[problem]["hybrid"]
-    estimators = list(h["estimators"]) + (list(sweep_lams(problem)) if sweep else [])
-    return [f"{RESULTS}/{problem}/{case}/split{s}/{est}/rollout.nc"
-            for case in hybrid_cases(problem) for s in range(h["splits"])
-            for est in estimators]
+    """Every rollout.nc of a problem: protocols x cases x splits x estimators (with
+    ``sweep``, the λ sweep's TR entries beside them)."""
+    out = []
+    for proto in protocols(problem):
+        names = list(estimators(problem, proto, sweep=sweep))
+        out += [f"{RESULTS}/{problem}/{proto}/{case}/split{s}/{est}/rollout.nc"
+                for case in hybrid_cases(problem, proto)
+                for s in range(n_splits(problem, proto)) for est in names]
+    return out
+
+
+def has_sweep(problem):
+    return any(sweep_lams(problem, proto) for proto in protocols(problem))
 
 
 def rd_outputs():
     out = [f"{RESULTS}/rd/tables/table1.csv", f"{RESULTS}/rd/tables/table1.tex",
            f"{RESULTS}/rd/figures/fig4_snapshots.png",
            f"{RESULTS}/rd/figures/fig4_error_shift.png"]
-    if sweep_lams("rd"):
+    if has_sweep("rd"):
         out += [f"{RESULTS}/rd/tables/lambda_sweep.csv",
                 f"{RESULTS}/rd/figures/lambda_sweep.png"]
     return out
+
+
+def channel_outputs():
+    return [f"{RESULTS}/channel/tables/table2.csv", f"{RESULTS}/channel/tables/table2.tex",
+            f"{RESULTS}/channel/figures/fig5_snapshots.png",
+            f"{RESULTS}/channel/figures/fig5_error_shift.png"]
 
 
 def all_outputs():
@@ -159,8 +216,8 @@ def all_outputs():
             out += linear_outputs()
         elif problem == "rd":
             out += rd_outputs()
-        elif problem in HYBRID_PROBLEMS:
-            out += [f"{RESULTS}/{problem}/{case}/pairs.nc" for case in hybrid_cases(problem)]
+        elif problem == "channel":
+            out += channel_outputs()
     return out
 
 
@@ -229,6 +286,10 @@ REPORT_TABLES = {
                "published": ("hybrid", "table1"),
                "title": "relative error at the last step per grid, γ and estimator, over "
                         "the test rollouts of every split"},
+    "table2": {"item": "Table 2: stopping time t_K", "kind": "hybrid_table2",
+               "published": ("hybrid", "table2"),
+               "title": "stopping time t_K per grid, Re and estimator over the test "
+                        "rollouts of every split, censored rollouts counted"},
     "lambda_sweep": {"item": "λ sweep as a table", "kind": None, "published": None,
                      "title": "relative error at the last step of TR over its penalty λ, "
                               "beside OLS, mOLS and aOLS"},

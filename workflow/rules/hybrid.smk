@@ -28,24 +28,29 @@ rule linear_theory:
         "../scripts/linear_theory.py"
 
 
-# Learned closures (rd and channel: the resolved step comes from the pairs file):
-# manifold -> closure (per split and estimator) -> hybrid_rollout -> Table 1, Fig. 4.
+# Learned closures (rd and channel; the resolved step comes from the pairs file), one
+# tree per protocol: results/{problem}/{protocol}/{case}/ manifold -> closure (per split
+# and estimator) -> hybrid_rollout -> Table 1 and Fig. 4 (rd), Table 2 and Fig. 5 (channel).
+CASE = f"{RESULTS}/{{problem}}/{{protocol}}/{{case}}"
+RUN = f"{CASE}/split{{split}}/{{estimator}}"
+CASE_LOG = f"{LOGS}/{{problem}}/{{protocol}}/{{case}}"
+CASE_BENCH = f"{BENCH}/{{problem}}/{{protocol}}/{{case}}"
 
 
 rule manifold:
     input:
-        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
+        pairs=pairs_file,
     output:
-        model=f"{RESULTS}/{{problem}}/{{case}}/manifold.pt",
-        normals=f"{RESULTS}/{{problem}}/{{case}}/normals.nc",
-        loss=f"{RESULTS}/{{problem}}/{{case}}/manifold_loss.nc",
+        model=f"{CASE}/manifold.pt",
+        normals=f"{CASE}/normals.nc",
+        loss=f"{CASE}/manifold_loss.nc",
     params:
         manifold=lambda wc: {**hybrid_cfg(wc)["manifold"], "every": hybrid_cfg(wc)["every"]},
         case=case_params,
     log:
-        f"{LOGS}/{{problem}}/{{case}}/manifold.log",
+        f"{CASE_LOG}/manifold.log",
     benchmark:
-        f"{BENCH}/{{problem}}/{{case}}/manifold.tsv"
+        f"{CASE_BENCH}/manifold.tsv"
     threads: 1
     resources:
         mem_mb=8000,
@@ -59,19 +64,19 @@ rule manifold:
 
 rule closure:
     input:
-        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
-        normals=f"{RESULTS}/{{problem}}/{{case}}/normals.nc",
+        pairs=pairs_file,
+        normals=f"{CASE}/normals.nc",
     output:
-        model=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.pt",
-        loss=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/loss.nc",
+        model=f"{RUN}/closure.pt",
+        loss=f"{RUN}/loss.nc",
     params:
         closure=closure_params,
         train=lambda wc: split_ids(wc)[0],
         seed=lambda wc: CFG["seed"] + int(wc.split),
     log:
-        f"{LOGS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.log",
+        f"{CASE_LOG}/split{{split}}/{{estimator}}/closure.log",
     benchmark:
-        f"{BENCH}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.tsv"
+        f"{CASE_BENCH}/split{{split}}/{{estimator}}/closure.tsv"
     threads: 1
     resources:
         mem_mb=8000,
@@ -85,18 +90,20 @@ rule closure:
 
 rule hybrid_rollout:
     input:
-        pairs=f"{RESULTS}/{{problem}}/{{case}}/pairs.nc",
-        manifold=f"{RESULTS}/{{problem}}/{{case}}/manifold.pt",
-        closure=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/closure.pt",
+        pairs=pairs_file,
+        manifold=f"{CASE}/manifold.pt",
+        closure=f"{RUN}/closure.pt",
     output:
-        rollout=f"{RESULTS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.nc",
+        rollout=f"{RUN}/rollout.nc",
     params:
         rollout=lambda wc: hybrid_cfg(wc)["rollout"],
+        report=lambda wc: hybrid_cfg(wc)["report"],
+        resolved_step=lambda wc: hybrid_cfg(wc)["resolved_step"],
         test=lambda wc: split_ids(wc)[1],
     log:
-        f"{LOGS}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.log",
+        f"{CASE_LOG}/split{{split}}/{{estimator}}/rollout.log",
     benchmark:
-        f"{BENCH}/{{problem}}/{{case}}/split{{split}}/{{estimator}}/rollout.tsv"
+        f"{CASE_BENCH}/split{{split}}/{{estimator}}/rollout.tsv"
     threads: 1
     # One state at a time, the resolved step in float64: a rollout runs on the CPU
     # and asks for no GPU (the manifold and closure rules train on one).
@@ -122,7 +129,9 @@ rule rd_report:
     params:
         scale=CFG["scale"],
         published=published("hybrid", "table1"),  # for the figures' captions
-        unresolved=CFG["rd"]["fom"]["unresolved"],
+        protocols=protocols("rd"),
+        figure_protocol=protocols("rd")[0],
+        unresolved={p: section("rd", p)["fom"]["unresolved"] for p in protocols("rd")},
     log:
         f"{LOGS}/rd/report.log",
     benchmark:
@@ -145,7 +154,6 @@ rule rd_lambda_sweep:
         figure=reported(f"{RESULTS}/rd/figures/lambda_sweep.png", "rd_lambda_sweep",
                         "λ sweep: error vs λ", problem="rd"),
     params:
-        lams=lambda wc: {"tr": float(CFG["rd"]["hybrid"]["closure"]["lam"]), **sweep_lams("rd")},
         scale=CFG["scale"],
     log:
         f"{LOGS}/rd/lambda_sweep.log",
@@ -159,3 +167,33 @@ rule rd_lambda_sweep:
         ENV
     script:
         "../scripts/report_rd_sweep.py"
+
+
+rule channel_report:
+    input:
+        rollouts=lambda wc: hybrid_rollouts("channel"),
+    output:
+        table=f"{RESULTS}/channel/tables/table2.csv",
+        latex=f"{RESULTS}/channel/tables/table2.tex",
+        snapshots=reported(f"{RESULTS}/channel/figures/fig5_snapshots.png",
+                           "channel_fig5_snapshots", "Fig. 5: snapshots", problem="channel"),
+        curves=reported(f"{RESULTS}/channel/figures/fig5_error_shift.png",
+                        "channel_fig5_error_shift", "Fig. 5: error and shift",
+                        problem="channel"),
+    params:
+        scale=CFG["scale"],
+        published=published("hybrid", "table2"),
+        figure_protocol=protocols("channel")[0],
+        report=section("channel", protocols("channel")[0])["hybrid"]["report"],
+    log:
+        f"{LOGS}/channel/report.log",
+    benchmark:
+        f"{BENCH}/channel/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        ENV
+    script:
+        "../scripts/report_channel.py"

@@ -1,7 +1,8 @@
-"""Rule closure: one estimator's U-Net (OLS, mOLS, aOLS, TR or the λ sweep's TR) on one split."""
+"""Rule closure: one estimator entry's U-Net (OLS, mOLS, aOLS, TR, the λ sweep's TR) on one split."""
 
 from romflow import io
-from romflow.hybrid.experiment import fit_estimator, parse_estimator
+from romflow.hybrid.estimators import EstimatorSpec
+from romflow.hybrid.train import fit_estimator
 from romflow.workflow import checkpoint_path, rule_context
 
 with rule_context(snakemake) as ctx:
@@ -9,10 +10,10 @@ with rule_context(snakemake) as ctx:
     pairs = io.open_dataset(snakemake.input.pairs, "pairs")
     normals = io.open_dataset(snakemake.input.normals, "normals")
     ckpt = checkpoint_path(out.model)
-    # tr_lam<λ> of the λ sweep is TR; its λ is already in par.closure
-    estimator, _ = parse_estimator(wc.estimator)
-    state, loss = fit_estimator(pairs, normals, par.train, estimator, par.closure,
-                                problem=wc.problem, seed=par.seed, checkpoint=ckpt,
+    spec = EstimatorSpec(name=wc.estimator, **par.closure["estimator"])
+    state, loss = fit_estimator(pairs, normals, par.train, spec, par.closure["closure"],
+                                problem=wc.problem, resolved=par.closure["resolved_step"],
+                                protocol=wc.protocol, seed=par.seed, checkpoint=ckpt,
                                 log=ctx.log, device=ctx.device)
     io.write_dataset(loss, out.loss, "loss")
     io.save_model(state, out.model)

@@ -1,7 +1,7 @@
 """Rule manifold: autoencoder on all states of a case; normals ∇F at the training states."""
 
 from romflow import io
-from romflow.hybrid.experiment import fit_manifold
+from romflow.hybrid.train import fit_manifold
 from romflow.workflow import checkpoint_path, rule_context
 
 with rule_context(snakemake) as ctx:
@@ -10,7 +10,7 @@ with rule_context(snakemake) as ctx:
     ckpt = checkpoint_path(out.model)
     state, normals, loss = fit_manifold(pairs, snakemake.params.manifold, problem=wc.problem,
                                         seed=ctx.seed, checkpoint=ckpt, log=ctx.log,
-                                        device=ctx.device)
+                                        device=ctx.device, protocol=wc.protocol)
     io.write_dataset(normals, out.normals, "normals")
     io.write_dataset(loss, out.loss, "loss")
     io.save_model(state, out.model)

@@ -135,7 +135,7 @@ UNRESOLVED = ("correction", "reaction")
 
 def solve(gamma: float, n: int, *, trajectories: int = 10, steps: int = 1000,
           warmup: int = 200, dt: float = 0.01, seed: int = 0, unresolved="correction",
-          config=None, progress=None) -> xr.Dataset:
+          config=None, progress=None, keep_every: int = 1) -> xr.Dataset:
     """Fine FitzHugh–Nagumo trajectories and their unresolved parts.
 
     Initial states are i.i.d. N(0, 1) per grid value and component; the first
@@ -144,7 +144,10 @@ def solve(gamma: float, n: int, *, trajectories: int = 10, steps: int = 1000,
     y_k, NaN at the last step (no next state, declared in its attributes); or
     ``"reaction"`` (section 2.3, the authors' code), y_k = φ(u_k) with the
     diffusion step resolved.  Returns a 'pairs' dataset with ``u`` and
-    ``unresolved``, both ``(trajectory, step, component, y, x)``.
+    ``unresolved``, both ``(trajectory, step, component, y, x)``.  ``keep_every``
+    > 1 keeps every n-th of the ``steps`` steps (the Table 1 code keeps every 2nd):
+    only with ``unresolved = "reaction"`` (a correction is tied to one step); the
+    file's ``dt`` is then the spacing of the kept states, ``fom_dt`` the solver's.
     """
     _check(n, dt, steps, gamma)
     if unresolved not in UNRESOLVED:
@@ -153,11 +156,20 @@ def solve(gamma: float, n: int, *, trajectories: int = 10, steps: int = 1000,
     if int(trajectories) < 1 or int(warmup) < 0:
         raise ConfigError(f"trajectories = {trajectories}, warmup = {warmup} invalid; "
                           "allowed: trajectories >= 1, warmup >= 0")
+    keep_every = int(keep_every)
+    if keep_every < 1 or (keep_every > 1 and unresolved != "reaction") \
+            or int(steps) % keep_every:
+        raise ConfigError(f"reaction-diffusion keep_every = {keep_every} is invalid with "
+                          f"unresolved = {unresolved!r} and steps = {steps}; allowed: 1, or "
+                          "a divisor of steps with unresolved = 'reaction'")
     gen = torch.Generator().manual_seed(int(seed))
     u0 = torch.randn(int(trajectories), 2, n, n, generator=gen, dtype=torch.float64)
     for _ in range(int(warmup)):
         u0 = cn_step(u0, dt, gamma)
     traj = simulate(u0, int(steps), dt, gamma, progress=progress)
+    fom_dt = dt
+    if keep_every > 1:
+        traj, steps, dt = traj[:, ::keep_every], int(steps) // keep_every, dt * keep_every
     if unresolved == "correction":
         y = correction_pairs(traj, dt, gamma)
         y = torch.cat([y, torch.full_like(y[:, :1], float("nan"))], 1)
@@ -186,4 +198,5 @@ def solve(gamma: float, n: int, *, trajectories: int = 10, steps: int = 1000,
                             scheme="Crank-Nicolson diffusion (FFT-diagonalized 5-point "
                                    f"Laplacian), explicit reaction; {scheme}",
                             config=config, gamma=gamma, grid=n, dt=dt, warmup=warmup,
-                            seed=seed, unresolved=unresolved, verified_by=VERIFIED_BY))
+                            seed=seed, unresolved=unresolved, fom_dt=fom_dt,
+                            keep_every=keep_every, verified_by=VERIFIED_BY))

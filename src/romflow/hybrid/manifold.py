@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from romflow.errors import NotFittedError, TrainingDivergedError
-from romflow.hybrid import checkpoint as checkpoint_io
+from romflow.checkpoint import Checkpoint
+from romflow.errors import NotFittedError
+from romflow.training import TrainingLoop
 
 __all__ = ["distance", "normals", "Manifold"]
 
@@ -52,41 +53,42 @@ class Manifold:
         self.epochs, self.lr, self.batch, self.seed = epochs, lr, batch, seed
 
     def fit(self, states: torch.Tensor, log=print, checkpoint=None,
-            checkpoint_every: int = 0, digest: str = "") -> "Manifold":
+            checkpoint_every: int = 0, digest: str = "", divergence: float = 1e4) -> "Manifold":
         """Minimize the mean squared reconstruction error over ``states``.
 
         With ``checkpoint`` (a path) the training state is saved every
-        ``checkpoint_every`` epochs and a rerun resumes from it if it was made
-        with the same settings ``digest``.
+        ``checkpoint_every`` epochs under binding ``digest`` and a rerun resumes
+        from it (:class:`romflow.checkpoint.Checkpoint`); a loss that is not
+        finite or rises above ``divergence`` times its first epoch stops training
+        (:class:`romflow.training.TrainingLoop`).
         """
         gen = torch.Generator().manual_seed(self.seed)
         opt = torch.optim.Adam(self.autoencoder.parameters(), lr=self.lr)
-        history = {"loss": []}
-        start = checkpoint_io.resume(checkpoint, self.autoencoder, opt, None, gen, history, log,
-                                     digest=digest, epochs=self.epochs)
+        loop = TrainingLoop(self.autoencoder, opt, ["loss"], generator=gen, keep="last",
+                            divergence=divergence, full_batch=False, unit="epoch",
+                            desc="manifold autoencoder", log=log)
         report = max(1, self.epochs // 20)
         states = states.to(self.device)
-        for epoch in range(start, self.epochs):
+
+        def epoch(lp, i):
             order = torch.randperm(states.shape[0], generator=gen).to(self.device)
             total = 0.0
             for first in range(0, states.shape[0], self.batch):
                 x = states[order[first:first + self.batch]]
                 loss = torch.mean((self.autoencoder(x) - x) ** 2)
-                if not torch.isfinite(loss):
-                    raise TrainingDivergedError(f"manifold autoencoder: reconstruction loss "
-                                                f"not finite at epoch {epoch + 1}")
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                lp.update(loss)
                 total += float(loss.detach()) * x.shape[0]
-            history["loss"].append(total / states.shape[0])
-            if (epoch + 1) % report == 0 or epoch + 1 == self.epochs:
-                log(f"autoencoder epoch {epoch + 1}/{self.epochs}: "
-                    f"loss {history['loss'][-1]:.4e}")
-            if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-                checkpoint_io.save(checkpoint, self.autoencoder, opt, None, gen, history,
-                                   epoch + 1, digest=digest)
-        self.loss_ = history["loss"]
+            total /= states.shape[0]
+            if (i + 1) % report == 0 or i + 1 == self.epochs:
+                log(f"autoencoder epoch {i + 1}/{self.epochs}: loss {total:.4e}")
+            return (total,)
+
+        if checkpoint is not None:
+            with Checkpoint(checkpoint, digest, log=log) as ckpt:
+                loop.run(epoch, self.epochs, checkpoint=ckpt, checkpoint_every=checkpoint_every)
+        else:
+            loop.run(epoch, self.epochs)
+        self.loss_ = list(loop.history_dict()["loss"])
         self.autoencoder.eval()
         return self
 

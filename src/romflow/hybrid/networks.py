@@ -121,12 +121,14 @@ class SubgridSkip(nn.Module):
     parametrization is.
     """
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: nn.Module, skip_scale: float = 1.0):
         super().__init__()
         self.net = net
+        # 1 / Δt when the closure learns the correction as a rate (TR units: rate)
+        self.skip_scale = float(skip_scale)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return subgrid_detail(u) + self.net(u)
+        return self.skip_scale * subgrid_detail(u) + self.net(u)
 
 
 class CoarseLatentAutoencoder(nn.Module):

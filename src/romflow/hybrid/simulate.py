@@ -12,16 +12,21 @@ the step recorded, and nothing is averaged over it silently.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-from romflow.errors import DataError
+from romflow.errors import ConfigError, DataError
 from romflow.fom import channel
 from romflow.fom import reaction_diffusion as rd
 from romflow.fom.incompressible import gradient
 from romflow.fom.incompressible import step as projection_step
 
-__all__ = ["rollout", "CorrectionStep", "ReactionStep", "ChannelStep", "resolved_step"]
+__all__ = ["rollout", "CorrectionStep", "ReactionStep", "ReactionExplicitStep", "ChannelStep",
+           "resolved_step", "RESOLVED_STEPS"]
+
+RESOLVED_STEPS = ("crank_nicolson", "explicit_half")
 
 
 class CorrectionStep:
@@ -38,6 +43,8 @@ class CorrectionStep:
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
+        # y is an increment: y / Δt is the rate a closure learns (TR units: rate)
+        self.increment_scale = float(dt)
 
     def __call__(self, u: torch.Tensor, y: torch.Tensor, where=None) -> torch.Tensor:
         return rd.coarse_step(u, self.dt, self.gamma) + y
@@ -67,6 +74,7 @@ class ReactionStep:
     """
 
     periodic = True
+    increment_scale = 1.0  # y is the reaction, already a rate
 
     def __init__(self, dt: float, gamma: float):
         self.dt, self.gamma = dt, gamma
@@ -95,6 +103,37 @@ class ReactionStep:
         return rd.reaction(u)
 
 
+class ReactionExplicitStep(ReactionStep):
+    """The hybrid step of the code that made the hybrid paper's Table 1: the explicit
+    half of Crank–Nicolson only, per direction, u_{k+1} = A₊ u_k + Δt y_k with
+    A₊ = (I + Δt/2 DΔ_x)(I + Δt/2 DΔ_y) (the code's ``L_plus @ u @ L_plus``).
+    It drops the implicit half (I − Δt/2 DΔ)⁻¹ of the step that made the data,
+    so even the exact reaction does not replay the trajectory: a named option
+    (``hybrid.resolved_step: explicit_half``) for checking the published numbers,
+    never a default.  L(u, y) = a(u) + y with a(u) = (A₊ u − u) / Δt, B = I."""
+
+    def _explicit(self, u: torch.Tensor) -> torch.Tensor:
+        n = u.shape[-1]
+        h = rd.LENGTH / n
+        k = torch.arange(n, dtype=u.dtype, device=u.device)
+        lx = -4.0 / h**2 * torch.sin(math.pi * k / n) ** 2
+        ly = lx[: n // 2 + 1]
+        d = rd._diffusivities(self.gamma, u)
+        symbol = (1 + 0.5 * self.dt * d * lx[:, None]) * (1 + 0.5 * self.dt * d * ly[None, :])
+        return torch.fft.irfft2(torch.fft.rfft2(u) * symbol, s=u.shape[-2:])
+
+    def __call__(self, u: torch.Tensor, y: torch.Tensor, where=None) -> torch.Tensor:
+        return self._explicit(u) + self.dt * y
+
+    def drift(self, u: torch.Tensor, where=None) -> torch.Tensor:
+        return (self._explicit(u) - u) / self.dt
+
+    def coupling(self, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    coupling_adjoint = coupling
+
+
 class ChannelStep:
     """Resolved step of the jet channel (section 4.2, appendix B.2): the forward-Euler
     projection of :func:`romflow.fom.incompressible.step` with the pressure p_k as
@@ -112,6 +151,7 @@ class ChannelStep:
     """
 
     periodic = False
+    increment_scale = 1.0  # y is the pressure, no Δt in it
 
     def __init__(self, reynolds: float, nx: int, ny: int, dt: float, y0, time):
         self.reynolds, self.nx, self.ny, self.dt = float(reynolds), int(nx), int(ny), float(dt)
@@ -172,7 +212,7 @@ class ChannelStep:
         return self._advance(s, where, None)[1][:, None]
 
 
-def resolved_step(problem: str, pairs):
+def resolved_step(problem: str, pairs, kind: str = "crank_nicolson"):
     """The resolved step of a hybrid problem, from its pairs file (a dataset, or for
     rd its attributes alone).
 
@@ -181,14 +221,27 @@ def resolved_step(problem: str, pairs):
     ``coupling(y)`` = B y and ``coupling_adjoint(n)`` = Bᵀ n of eq. (2),
     u_{k+1} = u_k + Δt (a(u_k) + B y_k), and ``exact(u, where)``, and a branch
     here; ``where`` = (trajectory ids, step ids) of the samples, for steps that
-    depend on them.  The rules do not change.
+    depend on them; ``increment_scale`` is s in y = s · rate (Δt for an
+    increment, 1 for a rate).  The rules do not change.  ``kind =
+    "explicit_half"`` gives rd reaction pairs the Table 1 code's hybrid step
+    (:class:`ReactionExplicitStep`).
     """
     attrs = getattr(pairs, "attrs", pairs)
+    if kind not in RESOLVED_STEPS:
+        raise ConfigError(f"resolved_step = {kind!r} is invalid; allowed: {list(RESOLVED_STEPS)}")
+    if kind == "explicit_half" and not (problem == "rd"
+                                        and attrs.get("unresolved") == "reaction"):
+        raise ConfigError(f"resolved_step = 'explicit_half' needs rd pairs with unresolved = "
+                          f"'reaction'; got {problem} with {attrs.get('unresolved')!r}; "
+                          "allowed here: 'crank_nicolson'")
     if problem == "rd":
-        kind = attrs.get("unresolved", "correction")
-        cls = {"correction": CorrectionStep, "reaction": ReactionStep}.get(kind)
+        unresolved = attrs.get("unresolved", "correction")
+        cls = {"correction": CorrectionStep, "reaction": ReactionStep}.get(unresolved)
         if cls is None:
-            raise ValueError(f"rd pairs: unresolved = {kind!r}; allowed: correction, reaction")
+            raise ValueError(f"rd pairs: unresolved = {unresolved!r}; allowed: correction, "
+                             "reaction")
+        if kind == "explicit_half":
+            cls = ReactionExplicitStep
         return cls(float(attrs["dt"]), float(attrs["gamma"]))
     if problem == "channel":
         if not hasattr(pairs, "attrs"):
@@ -199,7 +252,7 @@ def resolved_step(problem: str, pairs):
 
 
 def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, distance=None,
-            cap: float = 1e3, chunk: int = 100):
+            cap: float = 1e3, chunk: int = 100, nudge: float = 0.0):
     """Roll out from ``reference[0]`` for ``len(reference) - 1`` steps.
 
     ``reference : (steps + 1, ...)`` (one trajectory, number ``trajectory`` of its
@@ -209,23 +262,30 @@ def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, dist
     ``distance`` maps a batch of states to one value each, independently per
     sample; it is evaluated once the rollout has ended, ``chunk`` states at a time
     (done one state per step, it was nearly half of a 64 x 64 rollout).
+    ``abs_error`` is ||û_k - u_k||₂.  ``nudge`` > 0 moves every state that
+    fraction of the way to the reference after each step (the channel rollouts
+    of the published code, 0.1); 0 (default) is a free rollout.
     """
     steps = reference.shape[0] - 1
     u = reference[:1]
     states = [u[0]]
     err = torch.full((steps + 1,), float("inf"), dtype=torch.float64)
+    abs_err = torch.full((steps + 1,), float("inf"), dtype=torch.float64)
     shift = torch.full((steps + 1,), float("nan"), dtype=torch.float64)
     blowup = -1
     for k in range(steps + 1):
-        e = float((u[0] - reference[k]).norm() / reference[k].norm())
+        a = float((u[0] - reference[k]).norm())
+        e = a / float(reference[k].norm())
         if not torch.isfinite(u).all() or not e <= cap:
             blowup = k
             break
-        err[k] = e
+        err[k], abs_err[k] = e, a
         if k == steps:
             break
         with torch.no_grad():
             u = step(u, closure(u), ([trajectory], [k]))
+            if nudge:
+                u = u + nudge * (reference[k + 1:k + 2] - u)
         states.append(u[0])
     states = torch.stack(states)
     if distance is not None:
@@ -234,4 +294,5 @@ def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, dist
             for start in range(0, finite, int(chunk)):
                 stop = min(start + int(chunk), finite)
                 shift[start:stop] = distance(states[start:stop]).to(shift.dtype)
-    return {"states": states, "rel_error": err, "shift": shift, "blowup_step": blowup}
+    return {"states": states, "rel_error": err, "abs_error": abs_err, "shift": shift,
+            "blowup_step": blowup}

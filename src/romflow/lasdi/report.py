@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from romflow import io, paper_numbers
-from romflow.tables import _atomic_text
+from romflow.tables import write_text
 
 __all__ = ["errors_table", "errors_latex", "sweep_summary", "reduction_factors",
            "kappa_table", "STATISTICS"]
@@ -126,7 +126,7 @@ def errors_latex(table: pd.DataFrame, problem: str, params, path, *, caption: st
             f"{table['reduced'].iloc[0] or 'nothing'}\n"
             "% cells: max over time (eq. (25)) / min over time of the relative l2 error\n"
             + "\n".join(lines) + "\n")
-    _atomic_text(text, path)
+    write_text(text, path)
 
 
 def _stats(values: np.ndarray) -> dict:
