@@ -70,11 +70,13 @@ class TrainingLoop:
         Which kind of step :meth:`run` calls (module docstring).
     desc : str
         Names the training in progress bars and errors.
+    unit : str
+        What one step is called in messages ("epoch" for the hybrid networks).
     """
 
     def __init__(self, module, optimizer, terms, *, scheduler=None, generator=None,
                  keep: str = "last", divergence: float = 1e4, full_batch: bool = True,
-                 desc: str = "training", log=print):
+                 desc: str = "training", log=print, unit: str = "step"):
         if keep not in KEEP:
             raise ConfigError(f"keep = {keep!r} is invalid; allowed: one of {list(KEEP)}")
         if not divergence > 1:
@@ -83,7 +85,7 @@ class TrainingLoop:
         self.scheduler, self.generator = scheduler, generator
         self.terms = list(terms)
         self.keep, self.divergence, self.full_batch = keep, float(divergence), full_batch
-        self.desc, self.log = desc, log
+        self.desc, self.log, self.unit = desc, log, unit
         self.iteration = 0
         self.history = np.zeros((0, len(self.terms)))
         self.start_loss = math.nan
@@ -140,6 +142,10 @@ class TrainingLoop:
         the step) if it is not finite.  ``parts`` are the terms shown then."""
         if not torch.isfinite(loss.detach()).all():
             raise _NotFinite(self._terms_text(parts if parts is not None else [loss]))
+        if self.iteration == 0 and math.isnan(self.start_loss):
+            # the loss before the first optimizer step: a mini-batch epoch can explode
+            # within its first epoch, so that epoch's mean is no reference
+            self.start_loss = float(loss.detach())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -171,7 +177,7 @@ class TrainingLoop:
             if saved is not None:
                 try:
                     self.restore(saved)
-                    self.log(f"{self.desc}: resumed from checkpoint {checkpoint.path} at step "
+                    self.log(f"{self.desc}: resumed from checkpoint {checkpoint.path} at {self.unit} "
                              f"{self.iteration}")
                 except DataError as exc:
                     checkpoint.discard(str(exc))
@@ -194,14 +200,14 @@ class TrainingLoop:
                     else:
                         self._record_best(total)
                 except _NotFinite as exc:
-                    raise TrainingDivergedError(f"{self.desc}: loss is not finite at step "
+                    raise TrainingDivergedError(f"{self.desc}: loss is not finite at {self.unit} "
                                                 f"{i + 1} of {n}: {exc}") from None
                 history[i] = values.numpy()
-                if i == 0:
+                if i == 0 and math.isnan(self.start_loss):
                     self.start_loss = total
-                elif total > self.divergence * self.start_loss > 0:
+                if total > self.divergence * self.start_loss > 0:
                     raise TrainingDivergedError(
-                        f"{self.desc}: loss diverged at step {i + 1} of {n}: {total:.4g} is "
+                        f"{self.desc}: loss diverged at {self.unit} {i + 1} of {n}: {total:.4g} is "
                         f"more than {self.divergence:g} times its start {self.start_loss:.4g} "
                         f"({self._terms_text(values)}); lower the learning rate")
                 self.iteration = i + 1
