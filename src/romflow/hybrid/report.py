@@ -16,6 +16,35 @@ __all__ = ["rd_table1", "rd_figure4", "rd_lambda_sweep", "channel_table2",
 _ORDER = ("ols", "mols", "aols", "tr")
 
 
+def _smallest_grid(rollouts, protocol: str, size_key: str) -> list:
+    """The rollouts of ``protocol`` on its smallest grid (attribute ``size_key``)."""
+    mine = [ds for ds in rollouts if ds.attrs.get("protocol", "") == protocol]
+    size = min(int(ds.attrs[size_key]) for ds in mine)
+    return [ds for ds in mine if int(ds.attrs[size_key]) == size]
+
+
+def _split0(rollouts, key: str, pick) -> dict:
+    """Estimator -> split-0 rollout at the ``pick`` (min / max) value of ``key``; OLS
+    and TR when both are there, else every estimator."""
+    at = pick(float(ds.attrs[key]) for ds in rollouts)
+    first = {ds.attrs["estimator"]: ds for ds in rollouts
+             if float(ds.attrs[key]) == at and int(ds.attrs["split"]) == 0}
+    return {e: first[e] for e in ("ols", "tr") if e in first} or first
+
+
+def _curves(rollouts, key: str, error_var: str) -> dict:
+    """``{value of key: {estimator: (error, shift)}}``, the rollouts of every split
+    stacked: the input of :func:`romflow.plotting.hybrid_error_and_shift`."""
+    curves: dict = {}
+    for ds in rollouts:
+        by_est = curves.setdefault(float(ds.attrs[key]), {})
+        err, shift = by_est.get(ds.attrs["estimator"], (None, None))
+        e, sh = ds[error_var].values, ds["shift"].values
+        by_est[ds.attrs["estimator"]] = (e if err is None else np.concatenate([err, e]),
+                                         sh if shift is None else np.concatenate([shift, sh]))
+    return curves
+
+
 def rd_table1(rollouts, *, scale: str, unresolved: dict, table_path, latex_path):
     """Table 1 of every protocol's rollouts; returns the table."""
     table = tables.hybrid_table(rollouts, scale)
@@ -35,22 +64,10 @@ def rd_table1(rollouts, *, scale: str, unresolved: dict, table_path, latex_path)
 def rd_figure4(rollouts, *, protocol: str, scale: str, snapshots_path, curves_path):
     """Fig. 4 of one protocol: snapshots (finest grid, smallest γ, split 0; OLS and TR)
     and error / shift over the steps of every split."""
-    mine = [ds for ds in rollouts if ds.attrs.get("protocol", "") == protocol]
-    grid = min(int(ds.attrs["grid"]) for ds in mine)
-    on_grid = [ds for ds in mine if int(ds.attrs["grid"]) == grid]
-    g0 = min(float(ds.attrs["gamma"]) for ds in on_grid)
-    first = {ds.attrs["estimator"]: ds for ds in on_grid
-             if float(ds.attrs["gamma"]) == g0 and int(ds.attrs["split"]) == 0}
-    shown = {e: first[e] for e in ("ols", "tr") if e in first} or first
-    plotting.hybrid_snapshots(shown, scale=scale, path=snapshots_path)
-    curves = {}
-    for ds in on_grid:
-        by_est = curves.setdefault(float(ds.attrs["gamma"]), {})
-        err, shift = by_est.get(ds.attrs["estimator"], (None, None))
-        e, s = ds["rel_error"].values, ds["shift"].values
-        by_est[ds.attrs["estimator"]] = (e if err is None else np.concatenate([err, e]),
-                                         s if shift is None else np.concatenate([shift, s]))
-    plotting.hybrid_error_and_shift(curves, scale=scale, path=curves_path)
+    on_grid = _smallest_grid(rollouts, protocol, "grid")
+    plotting.hybrid_snapshots(_split0(on_grid, "gamma", min), scale=scale, path=snapshots_path)
+    plotting.hybrid_error_and_shift(_curves(on_grid, "gamma", "rel_error"), scale=scale,
+                                    path=curves_path)
 
 
 def rd_lambda_sweep(rollouts, *, scale: str, table_path, figure_path):
@@ -161,24 +178,12 @@ def channel_figure5(rollouts, *, protocol: str, scale: str, criterion: str, K: f
     """Fig. 5 of one protocol: snapshots (finest grid here, largest Re, split 0; truth,
     OLS and TR; the u component) and, per Re, the stopping criterion's error and the
     distribution shift over the steps of every split's rollouts, with K drawn."""
-    mine = [ds for ds in rollouts if ds.attrs.get("protocol", "") == protocol]
-    size = min(int(ds.attrs["nx"]) for ds in mine)
-    on_grid = [ds for ds in mine if int(ds.attrs["nx"]) == size]
-    top = max(float(ds.attrs["reynolds"]) for ds in on_grid)
-    first = {ds.attrs["estimator"]: ds for ds in on_grid
-             if float(ds.attrs["reynolds"]) == top and int(ds.attrs["split"]) == 0}
-    shown = {e: first[e] for e in ("ols", "tr") if e in first} or first
-    plotting.hybrid_snapshots(shown, scale=scale, path=snapshots_path)
-    var = stopping.CRITERIA[criterion]
-    curves: dict = {}
-    for ds in on_grid:
-        by_est = curves.setdefault(float(ds.attrs["reynolds"]), {})
-        err, shift = by_est.get(ds.attrs["estimator"], (None, None))
-        e, s = ds[var].values, ds["shift"].values
-        by_est[ds.attrs["estimator"]] = (e if err is None else np.concatenate([err, e]),
-                                         s if shift is None else np.concatenate([shift, s]))
+    on_grid = _smallest_grid(rollouts, protocol, "nx")
+    grid = f"{int(on_grid[0].attrs['nx'])} x {int(on_grid[0].attrs['ny'])}"
+    plotting.hybrid_snapshots(_split0(on_grid, "reynolds", max), scale=scale,
+                              path=snapshots_path)
+    curves = _curves(on_grid, "reynolds", stopping.CRITERIA[criterion])
     label = ("relative error ||û_k - u_k|| / ||u_k||" if criterion == "relative"
              else "error ||û_k - u_k||_2")
     plotting.hybrid_error_and_shift(curves, scale=scale, path=curves_path, panel="Re = {:g}",
-                                    title=f"channel {size} x {int(on_grid[0].attrs['ny'])}", error_label=label,
-                                    threshold=K)
+                                    title=f"channel {grid}", error_label=label, threshold=K)
