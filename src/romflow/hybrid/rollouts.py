@@ -53,7 +53,9 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
     for t in test_ids:
         ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
         with torch.no_grad():
-            out = rollout(step, clos, ref, trajectory=t, distance=dist, cap=cap, nudge=nudge)
+            out = rollout(step, clos, ref, trajectory=t, distance=dist, cap=cap, nudge=nudge,
+                          progress=lambda k, n, t=t: k % 200 == 0 and log(
+                              f"{estimator} split {split} trajectory {t}: step {k} of {n}"))
         err.append(out["rel_error"].numpy())
         abs_err.append(out["abs_error"].numpy())
         shift.append(out["shift"].numpy())

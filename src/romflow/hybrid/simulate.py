@@ -252,7 +252,7 @@ def resolved_step(problem: str, pairs, kind: str = "crank_nicolson"):
 
 
 def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, distance=None,
-            cap: float = 1e3, chunk: int = 100, nudge: float = 0.0):
+            cap: float = 1e3, chunk: int = 100, nudge: float = 0.0, progress=None):
     """Roll out from ``reference[0]`` for ``len(reference) - 1`` steps.
 
     ``reference : (steps + 1, ...)`` (one trajectory, number ``trajectory`` of its
@@ -264,7 +264,8 @@ def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, dist
     (done one state per step, it was nearly half of a 64 x 64 rollout).
     ``abs_error`` is ||û_k - u_k||₂.  ``nudge`` > 0 moves every state that
     fraction of the way to the reference after each step (the channel rollouts
-    of the published code, 0.1); 0 (default) is a free rollout.
+    of the published code, 0.1); 0 (default) is a free rollout.  ``progress(k,
+    steps)``, if given, is called after every step (the rule logs every 200th).
     """
     steps = reference.shape[0] - 1
     u = reference[:1]
@@ -287,6 +288,8 @@ def rollout(step, closure, reference: torch.Tensor, *, trajectory: int = 0, dist
             if nudge:
                 u = u + nudge * (reference[k + 1:k + 2] - u)
         states.append(u[0])
+        if progress is not None:
+            progress(k + 1, steps)
     states = torch.stack(states)
     if distance is not None:
         finite = blowup if blowup >= 0 else steps + 1
