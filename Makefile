@@ -7,7 +7,7 @@ CORES ?= 2
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.romflow-installed
 
-.PHONY: setup run test test-slow bench gpu-lasdi clean
+.PHONY: setup run test test-slow bench gpu-lasdi gpu-hybrid clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,27 @@ gpu-lasdi: $(STAMP)
 	$(PY) -m pytest -q tests/unit/test_train.py tests/unit/test_training.py
 	$(PY) benchmarks/lasdi_vlasov.py --device $(GPU_DEVICE) --scale $(GPU_SCALE) \
 		--hidden $(GPU_HIDDEN) --iterations 20 --repeats 2
+
+# One prepared script for a lent GPU machine (under 8 minutes on one GPU) for the hybrid
+# paper: the CUDA tests of the hybrid training, rd Table 1 of the `published` protocol at
+# N = 64 at full size and the `paper` protocol on one split at a tenth of its budget
+# (benchmarks/gpu_hybrid.yaml), then K closures trained at once (vmap) against one at a
+# time.  Everything lands under $(GPU_DIR)/ (tables, rule timings, benchmark CSVs).
+# Test it here with `make gpu-hybrid GPU_DEVICE=cpu GPU_SCALE=test GPU_CORES=2`.
+GPU_CORES ?= 16
+GPU_DIR ?= results/gpu-hybrid
+gpu-hybrid: $(STAMP)
+	$(PY) -m pytest -q tests/unit/test_hybrid.py tests/unit/test_tr_units.py
+	$(PY) -m snakemake --cores $(GPU_CORES) --directory $(GPU_DIR) --snakefile $(CURDIR)/Snakefile \
+		results/rd/tables/table1.csv results/rd/figures/fig4_error_shift.png \
+		--configfile $(CURDIR)/config.yaml $(CURDIR)/benchmarks/gpu_hybrid.yaml \
+		--config scale=$(GPU_SCALE) device=$(GPU_DEVICE)
+	$(PY) benchmarks/hybrid_stacked.py --device $(GPU_DEVICE) \
+		$(if $(filter test,$(GPU_SCALE)),--grid 16 --samples 64 --widths 2 4 --stack 2 4,--samples 1000 --batch 100 --stack 4 8 16) \
+		--out $(GPU_DIR)/results/benchmarks/hybrid_stacked.csv
+	$(PY) benchmarks/hybrid_closures.py --device $(GPU_DEVICE) \
+		$(if $(filter test,$(GPU_SCALE)),--grid 16 --samples 32 --epochs 1,--samples 1000 --batch 1000 --epochs 2) \
+		--out $(GPU_DIR)/results/benchmarks/hybrid_closures.csv
 
 clean:
 	rm -rf results .snakemake
