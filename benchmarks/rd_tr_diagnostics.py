@@ -60,9 +60,15 @@ def diagnose(run: Path, case_name: str, split_id: int, protocol: str = "romflow"
     ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
     nets = {est.name: ex.load_closure(io.load_model(est / "closure.pt"), pairs).module
             for est in sorted(split.iterdir()) if (est / "closure.pt").is_file()}
-    lams = {est: float(io.open_dataset(split / est / "loss.nc", "loss").attrs["lam"])
-            for est in nets if est.startswith("tr")}
+    losses = {est: io.open_dataset(split / est / "loss.nc", "loss").attrs
+              for est in nets if est.startswith("tr")}
+    lams = {est: float(a["lam"]) for est, a in losses.items()}
     lam = lams.get("tr", 10.0)
+    # φ* below is written on increments (the fit on y, the penalty on the velocity):
+    # a closure trained in rate units at λ has λ Δt² there (romflow.hybrid.estimators).
+    tr_attrs = losses.get("tr", {})
+    lam_increment = (lam * float(tr_attrs.get("increment_scale", 1.0)) ** 2
+                     if tr_attrs.get("units", "literal") == "rate" else lam)
 
     def normal(u):
         with torch.enable_grad():
@@ -82,7 +88,7 @@ def diagnose(run: Path, case_name: str, split_id: int, protocol: str = "romflow"
 
     def tr_best(u):
         return tr_minimizer(tr_coefficients(normal(u), step.drift(u), step.coupling_adjoint),
-                            step.exact(u), lam)
+                            step.exact(u), lam_increment)
 
     runs = {"exact": step.exact, **{name: learned(name) for name in nets}}
     if "ols" in nets:
