@@ -33,7 +33,7 @@ __all__ = [
     "SPLIT", "TRAJECTORY", "STEP", "KINDS", "REQUIRED_ATTRS", "RULE_ATTR",
     "config_digest", "lineage", "upstream_digest", "now", "provenance", "variable",
     "written_by",
-    "validate", "write_dataset", "open_dataset",
+    "validate", "write_dataset", "open_dataset", "finite_values",
     "save_model", "load_model", "atomic_path", "write_text", "parameter_names",
     "parameter_values",
 ]
@@ -158,13 +158,13 @@ def _where(path) -> str:
     return f"{path}" if path is not None else "<in-memory dataset>"
 
 
-def validate(ds: xr.Dataset, kind: str, path=None) -> xr.Dataset:
+def validate(ds: xr.Dataset, kind: str, path=None, *, values: bool = True) -> xr.Dataset:
     """Check ``ds`` against the contract for ``kind``; raise ``DataError`` naming the file.
 
     Checks: provenance attributes present and ``kind`` matching, every required
     variable present with its leading dimensions, ``units``/``long_name`` on every
     data variable, and no non-finite value outside variables that declare what
-    such values mean.
+    such values mean (the last only with ``values``).
     """
     where = _where(path)
 
@@ -189,7 +189,7 @@ def validate(ds: xr.Dataset, kind: str, path=None) -> xr.Dataset:
         for attr in ("units", "long_name"):
             if attr not in var.attrs:
                 fail(f"variable {name!r} has no {attr!r} attribute")
-        if np.issubdtype(var.dtype, np.floating) and NONFINITE_ATTR not in var.attrs:
+        if values and np.issubdtype(var.dtype, np.floating) and NONFINITE_ATTR not in var.attrs:
             bad = ~np.isfinite(var.values)
             if bad.any():
                 first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -221,6 +221,10 @@ def _encoding(ds: xr.Dataset) -> dict:
         e = {"zlib": True, "complevel": 4}
         if var.ndim and PARAM in var.dims:
             e["chunksizes"] = tuple(1 if d == PARAM else n for d, n in zip(var.dims, var.shape))
+        elif var.ndim > 2 and var.dims[:2] == (TRAJECTORY, STEP):
+            # one chunk per state: a rule that reads a few trajectories or every n-th
+            # step (closures, rollouts) decompresses only those, not the whole file
+            e["chunksizes"] = (1, 1) + tuple(var.shape[2:])
         enc[name] = e
     return enc
 
@@ -243,19 +247,42 @@ def write_dataset(ds: xr.Dataset, path, kind: str) -> Path:
     return path
 
 
-def open_dataset(path, kind: str) -> xr.Dataset:
-    """Read, fully load and validate a file of ``kind``; ``DataError`` names the file."""
+def open_dataset(path, kind: str, *, lazy: bool = False) -> xr.Dataset:
+    """Read, fully load and validate a file of ``kind``; ``DataError`` names the file.
+
+    ``lazy=True`` leaves the values on disk until they are selected (a closure reads
+    one split's training steps of a 400 MB pairs file, a rollout one trajectory) and
+    validates the attributes, variables and dimensions only; whoever reads values
+    from it checks them (:func:`finite_values`).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found (expected a romflow '{kind}' file)",
                         path=path)
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            ds = ds.load()
+        if lazy:
+            ds = xr.open_dataset(path, engine="netcdf4")
+        else:
+            with xr.open_dataset(path, engine="netcdf4") as ds:
+                ds = ds.load()
     except Exception as exc:  # netCDF4 raises OSError, RuntimeError or ValueError
         raise DataError(f"{path}: cannot be read as NetCDF (truncated, or not a NetCDF "
                         f"file): {exc}", path=path) from exc
-    return validate(ds, kind, path)
+    return validate(ds, kind, path, values=not lazy)
+
+
+def finite_values(var: xr.DataArray) -> np.ndarray:
+    """``var``'s values, read now; ``DataError`` (naming the file and variable) if any is
+    non-finite: the check :func:`open_dataset` leaves to the reader with ``lazy=True``."""
+    values = np.asarray(var.values)
+    if (NONFINITE_ATTR not in var.attrs and np.issubdtype(values.dtype, np.floating)
+            and not np.isfinite(values).all()):
+        bad = ~np.isfinite(values)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        source = var.encoding.get("source", "a dataset")
+        raise DataError(f"{source}: variable {var.name!r} holds {int(bad.sum())} non-finite "
+                        f"values in the part read (first at index {first} of dims {var.dims})")
+    return values
 
 
 def save_model(state: dict, path) -> Path:

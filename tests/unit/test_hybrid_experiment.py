@@ -292,3 +292,20 @@ def test_channel_case_runs_through_the_same_functions():
     io.validate(ro, "rollout")
     assert ro["states"].shape == (1, 4, 2, 32, 8) and float(ro["rel_error"][0, 0]) == 0.0
     assert ro.attrs["reynolds"] == 300.0 and ro.attrs["unresolved"] == "pressure"
+
+
+def test_run_lists_the_estimator_entries_that_run():
+    """``hybrid.run`` picks entries (a quick preset runs OLS and TR of the four it
+    defines); the λ sweep still copies the ``tr`` entry; a name that is not an entry
+    is refused with the entries allowed."""
+    hybrid = {"estimators": {"ols": {"base": "ols"}, "mols": {"base": "mols"},
+                             "tr": {"base": "tr", "lam": 10.0}},
+              "run": ["tr", "ols"], "lam_sweep": [1.0]}
+    assert list(estimators.estimator_table(hybrid)) == ["ols", "tr", "tr_lam1"]
+    assert list(estimators.estimator_table({**hybrid, "run": ["mols"]})) == ["mols", "tr_lam1"]
+    with pytest.raises(ConfigError, match=r"hybrid.run = \['ridge'\] is invalid; allowed: a "
+                                          r"non-empty list of estimator entries, of \['ols', "
+                                          r"'mols', 'tr'\]"):
+        estimators.estimator_table({**hybrid, "run": ["ridge"]})
+    assert list(estimators.estimator_table({**hybrid, "run": "all"})) == ["ols", "mols", "tr",
+                                                                          "tr_lam1"]

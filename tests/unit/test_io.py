@@ -285,3 +285,51 @@ def test_data_error_carries_the_file_and_its_rule(toy_fom, tmp_path):
     with pytest.raises(DataError) as info:                        # unreadable: file only
         io.open_dataset(nc, "fom")
     assert info.value.path == str(nc) and info.value.rule is None
+
+
+def _pairs(n_traj=3, n_step=6):
+    rng = np.random.default_rng(0)
+    shape = (n_traj, n_step, 2, 4, 4)
+    y = rng.normal(size=shape).astype(np.float32)
+    y[:, -1] = np.nan  # the last step has no next state
+    return xr.Dataset(
+        {"u": io.variable((io.TRAJECTORY, io.STEP, "component", "y", "x"),
+                          rng.normal(size=shape).astype(np.float32), units="1", long_name="u"),
+         "unresolved": io.variable((io.TRAJECTORY, io.STEP, "component", "y", "x"), y,
+                                   units="1", long_name="y",
+                                   nonfinite_means="NaN at the last step")},
+        attrs=io.provenance("pairs", "rd", equation="-", solver="-", scheme="-"))
+
+
+def test_states_are_stored_one_per_chunk_and_read_lazily(tmp_path):
+    """A pairs file holds one compressed chunk per (trajectory, step), so a reader of a
+    few steps decompresses only those; ``lazy=True`` reads values only when selected
+    and gives what the full read gives."""
+    ds = _pairs()
+    path = io.write_dataset(ds, tmp_path / "pairs.nc", "pairs")
+    with xr.open_dataset(path, engine="netcdf4") as raw:
+        assert raw["u"].encoding["chunksizes"] == (1, 1, 2, 4, 4)
+    lazy = io.open_dataset(path, "pairs", lazy=True)
+    assert not lazy["u"].variable._in_memory
+    sub = io.finite_values(lazy["u"].isel({io.TRAJECTORY: [0, 2], io.STEP: [1, 3]}))
+    np.testing.assert_array_equal(sub, ds["u"].values[[0, 2]][:, [1, 3]])
+    full = io.open_dataset(path, "pairs")
+    np.testing.assert_array_equal(full["u"].values, ds["u"].values)
+
+
+def test_a_lazy_reader_still_refuses_non_finite_values(tmp_path):
+    """NaN never travels silently: a lazily opened file skips the whole-file check, and
+    the part a rule reads is checked instead (a variable that declares what its
+    non-finite values mean is exempt, as in :func:`io.validate`)."""
+    ds = _pairs()
+    path = tmp_path / "pairs.nc"
+    ds["u"].values[1, 4, 0, 2, 3] = np.inf
+    ds.to_netcdf(path, engine="netcdf4")  # bypasses write_dataset's validation
+    with pytest.raises(DataError, match="non-finite"):
+        io.open_dataset(path, "pairs")
+    lazy = io.open_dataset(path, "pairs", lazy=True)
+    io.finite_values(lazy["u"].isel({io.TRAJECTORY: [0]}))  # the finite part reads
+    with pytest.raises(DataError, match=r"pairs.nc: variable 'u' holds 1 non-finite values "
+                                        r"in the part read"):
+        io.finite_values(lazy["u"].isel({io.TRAJECTORY: [1]}))
+    io.finite_values(lazy["unresolved"])  # declared: NaN at the last step

@@ -7,7 +7,7 @@ from romflow.workflow import checkpoint_path, rule_context
 
 with rule_context(snakemake) as ctx:
     wc, out, par = snakemake.wildcards, snakemake.output, snakemake.params
-    pairs = io.open_dataset(snakemake.input.pairs, "pairs")
+    pairs = io.open_dataset(snakemake.input.pairs, "pairs", lazy=True)
     normals = io.open_dataset(snakemake.input.normals, "normals")
     ckpt = checkpoint_path(out.model)
     spec = EstimatorSpec(name=wc.estimator, **par.closure["estimator"])

@@ -7,7 +7,7 @@ from romflow.workflow import rule_context
 
 with rule_context(snakemake) as ctx:
     wc, par = snakemake.wildcards, snakemake.params
-    pairs = io.open_dataset(snakemake.input.pairs, "pairs")
+    pairs = io.open_dataset(snakemake.input.pairs, "pairs", lazy=True)
     closure_state = io.load_model(snakemake.input.closure)
     manifold_state = io.load_model(snakemake.input.manifold)
     closure = load_closure(closure_state, pairs)

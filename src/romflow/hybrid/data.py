@@ -32,7 +32,7 @@ def states(pairs, name, trajectories, steps) -> torch.Tensor:
     """Fields of ``name`` at every (trajectory, step), trajectory-major: ``(N, C, H, W)``,
     C = 1 for a field without a ``component`` dimension (the channel's pressure)."""
     var = pairs[name].isel({io.TRAJECTORY: list(trajectories), io.STEP: list(steps)})
-    out = torch.from_numpy(np.ascontiguousarray(var.values)).flatten(0, 1).float()
+    out = torch.from_numpy(np.ascontiguousarray(io.finite_values(var))).flatten(0, 1).float()
     return out if "component" in var.dims else out.unsqueeze(1)
 
 

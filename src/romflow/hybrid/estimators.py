@@ -114,14 +114,27 @@ def sweep_name(lam: float) -> str:
 
 def estimator_table(hybrid: dict, sweep: bool = True) -> dict[str, EstimatorSpec]:
     """``{name: EstimatorSpec}`` of a ``hybrid`` section, the λ sweep's TR entries last
-    (with ``sweep``); a sweep λ equal to the ``tr`` entry's is that entry's row."""
-    table = {name: EstimatorSpec.from_entry(name, dict(entry))
-             for name, entry in hybrid["estimators"].items()}
+    (with ``sweep``); a sweep λ equal to the ``tr`` entry's is that entry's row.
+
+    ``hybrid.run`` is ``all`` (the default) or a list of the entries that run, kept
+    in entry order (a scale preset or protocol may run fewer than it defines).
+    """
+    entries = {name: EstimatorSpec.from_entry(name, dict(entry))
+               for name, entry in hybrid["estimators"].items()}
+    run = hybrid.get("run", "all")
+    if run == "all":
+        table = dict(entries)
+    else:
+        unknown = [name for name in run if name not in entries]
+        if isinstance(run, str) or unknown or not run:
+            raise ConfigError(f"hybrid.run = {list(run)!r} is invalid; allowed: a non-empty "
+                              f"list of estimator entries, of {list(entries)}")
+        table = {name: spec for name, spec in entries.items() if name in run}
     if sweep and hybrid.get("lam_sweep"):
-        if "tr" not in table:
+        if "tr" not in entries:
             raise ConfigError("hybrid.lam_sweep needs an estimator entry named 'tr' (the sweep "
                               "copies its settings at each λ); allowed: lam_sweep: [] without it")
-        tr = table["tr"]
+        tr = entries["tr"]
         for lam in hybrid["lam_sweep"]:
             if float(lam) != tr.lam:
                 name = sweep_name(lam)

@@ -51,7 +51,7 @@ def simulate_split(pairs: xr.Dataset, closure, autoencoder, test_ids, *, problem
         snaps = np.append(snaps, n_steps - 1)
     err, abs_err, shift, blow, states = [], [], [], [], []
     for t in test_ids:
-        ref = torch.from_numpy(pairs["u"].isel({io.TRAJECTORY: t}).values).double()
+        ref = torch.from_numpy(io.finite_values(pairs["u"].isel({io.TRAJECTORY: t}))).double()
         with torch.no_grad():
             out = rollout(step, clos, ref, trajectory=t, distance=dist, cap=cap, nudge=nudge,
                           progress=lambda k, n, t=t: k % 200 == 0 and log(
