@@ -206,11 +206,31 @@ def plotted_lambdas_computed(cfg):
                           f"values of {name}.theory.lambdas", f"{missing} are not computed")
 
 
+def figure_model_configured(cfg):
+    """``figure8`` names one of the problem's models (a ``models`` entry or a model a
+    sweep expands to); otherwise the figure's rule would fail after every training."""
+    from romflow.model_specs import model_specs
+
+    for name, s in _sections(cfg, "models"):
+        wanted = s.get("figure8")
+        if not wanted:
+            continue
+        try:
+            names = sorted(model_specs(s, cfg.get("lasdi", {})))
+        except Exception:  # the models' own errors are reported where they are built
+            continue
+        if wanted not in names:
+            shown = names if len(names) <= 12 else names[:12] + [f"... ({len(names)} in all)"]
+            yield Problem((name, "figure8"), wanted, f"one of the models {shown}",
+                          "Fig. 8 plots that model")
+
+
 #: Every cross-key rule, run in this order by :func:`problems`.
 CHECKS = (x_range_not_empty, test_points_unseen, hybrid_splits_fit_trajectories,
           networks_fit_grids, subgrid_skip_needs_correction, reaction_only_options,
           lambda_sweep_has_tr, time_grid_whole,
-          grid_leaves_test_points, explicit_step_stable, plotted_lambdas_computed)
+          grid_leaves_test_points, explicit_step_stable, plotted_lambdas_computed,
+          figure_model_configured)
 
 
 def problems(cfg) -> list[Problem]:

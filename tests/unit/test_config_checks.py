@@ -76,6 +76,10 @@ CASES = {
     "plotted_lambdas_computed": (
         {"linear": {"theory": {"fig6_lambdas": [1.0, 3.0]}}},
         ["'linear.theory.fig6_lambdas' = [1.0, 3.0]", "linear.theory.lambdas", "[3.0]"]),
+    "figure_model_configured": (
+        {"vlasov": {"figure8": "table2_mlasdi_h500_z5_25k_50k_typo"}},
+        ["'vlasov.figure8' = 'table2_mlasdi_h500_z5_25k_50k_typo' is invalid",
+         "one of the models", "table2_mlasdi_h50_z5_2k_2k"]),
 }
 
 
