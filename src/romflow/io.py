@@ -189,13 +189,23 @@ def validate(ds: xr.Dataset, kind: str, path=None, *, values: bool = True) -> xr
         for attr in ("units", "long_name"):
             if attr not in var.attrs:
                 fail(f"variable {name!r} has no {attr!r} attribute")
-        if values and np.issubdtype(var.dtype, np.floating) and NONFINITE_ATTR not in var.attrs:
-            bad = ~np.isfinite(var.values)
-            if bad.any():
-                first = tuple(int(i) for i in np.argwhere(bad)[0])
-                fail(f"variable {name!r} holds {int(bad.sum())} non-finite values (first "
-                     f"at index {first} of dims {var.dims})")
+        if values:
+            found = _nonfinite(var)
+            if found:
+                fail(f"variable {name!r} holds {found[0]} non-finite values (first "
+                     f"at index {found[1]} of dims {var.dims})")
     return ds
+
+
+def _nonfinite(var, values=None):
+    """``(count, first index)`` of ``var``'s non-finite values (``values``: its values,
+    already read), or None: none, not floating point, or declared (``NONFINITE_ATTR``)."""
+    if NONFINITE_ATTR in var.attrs or not np.issubdtype(var.dtype, np.floating):
+        return None
+    bad = ~np.isfinite(var.values if values is None else values)
+    if not bad.any():
+        return None
+    return int(bad.sum()), tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 def atomic_path(path) -> Path:
@@ -275,13 +285,12 @@ def finite_values(var: xr.DataArray) -> np.ndarray:
     """``var``'s values, read now; ``DataError`` (naming the file and variable) if any is
     non-finite: the check :func:`open_dataset` leaves to the reader with ``lazy=True``."""
     values = np.asarray(var.values)
-    if (NONFINITE_ATTR not in var.attrs and np.issubdtype(values.dtype, np.floating)
-            and not np.isfinite(values).all()):
-        bad = ~np.isfinite(values)
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
+    found = _nonfinite(var, values)
+    if found:
         source = var.encoding.get("source", "a dataset")
-        raise DataError(f"{source}: variable {var.name!r} holds {int(bad.sum())} non-finite "
-                        f"values in the part read (first at index {first} of dims {var.dims})")
+        raise DataError(f"{source}: variable {var.name!r} holds {found[0]} non-finite "
+                        f"values in the part read (first at index {found[1]} of dims "
+                        f"{var.dims})")
     return values
 
 

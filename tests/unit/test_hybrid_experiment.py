@@ -303,9 +303,9 @@ def test_run_lists_the_estimator_entries_that_run():
               "run": ["tr", "ols"], "lam_sweep": [1.0]}
     assert list(estimators.estimator_table(hybrid)) == ["ols", "tr", "tr_lam1"]
     assert list(estimators.estimator_table({**hybrid, "run": ["mols"]})) == ["mols", "tr_lam1"]
-    with pytest.raises(ConfigError, match=r"hybrid.run = \['ridge'\] is invalid; allowed: a "
-                                          r"non-empty list of estimator entries, of \['ols', "
-                                          r"'mols', 'tr'\]"):
+    with pytest.raises(ConfigError, match=r"hybrid.run = \['ridge'\] is invalid; allowed: all "
+                                          r"or a non-empty list of estimator entries, of "
+                                          r"\['ols', 'mols', 'tr'\]"):
         estimators.estimator_table({**hybrid, "run": ["ridge"]})
     assert list(estimators.estimator_table({**hybrid, "run": "all"})) == ["ols", "mols", "tr",
                                                                           "tr_lam1"]

@@ -127,7 +127,7 @@ def estimator_table(hybrid: dict, sweep: bool = True) -> dict[str, EstimatorSpec
     else:
         unknown = [name for name in run if name not in entries]
         if isinstance(run, str) or unknown or not run:
-            raise ConfigError(f"hybrid.run = {list(run)!r} is invalid; allowed: a non-empty "
+            raise ConfigError(f"hybrid.run = {run!r} is invalid; allowed: all or a non-empty "
                               f"list of estimator entries, of {list(entries)}")
         table = {name: spec for name, spec in entries.items() if name in run}
     if sweep and hybrid.get("lam_sweep"):
